@@ -1,0 +1,184 @@
+/*
+ * Elementwise, reduction, convolution-layout and optimizer kernels for one element type.
+ * Included twice by fimkit_native.c, with T = float / FN(x) = x##_f32 and T = double /
+ * FN(x) = x##_f64, so each dtype gets its own monomorphic loops.
+ *
+ * Every kernel evaluates in double and rounds once on store, exactly as the TypeScript reference
+ * does (JS numbers are doubles): float32 results then agree with it to the last bit or two.
+ */
+
+/* out[i] = f^(order)(x[i]). Returns 0 when (op, order) is not implemented here. */
+static int FN(unary)(int op, int order, double alpha, const T* X, T* out, size_t n) {
+#define LOOP(expr) \
+  for (size_t i = 0; i < n; i++) { const double x = (double)X[i]; (void)x; out[i] = (T)(expr); }
+  UNARY_DISPATCH(op, order, LOOP)
+#undef LOOP
+  (void)alpha;
+  return 1;
+}
+
+/* out[i] = g[i] · f^(order)(x[i]). */
+static int FN(unaryMul)(int op, int order, double alpha, const T* X, const T* G, T* out, size_t n) {
+  if (op == U_RELU && order == 1) {
+    /* The reference passes g through untouched where x > 0 and writes 0 elsewhere (even when
+     * g is NaN or infinite), not g·0. */
+    for (size_t i = 0; i < n; i++) out[i] = X[i] > 0 ? G[i] : (T)0;
+    return 1;
+  }
+#define LOOP(expr) \
+  for (size_t i = 0; i < n; i++) { const double x = (double)X[i]; (void)x; out[i] = (T)((double)G[i] * (expr)); }
+  UNARY_DISPATCH(op, order, LOOP)
+#undef LOOP
+  (void)alpha;
+  return 1;
+}
+
+static void FN(binary)(int op, const T* A, const T* B, T* out, size_t n) {
+  switch (op) {
+    case 0: for (size_t i = 0; i < n; i++) out[i] = (T)((double)A[i] + (double)B[i]); break;
+    case 1: for (size_t i = 0; i < n; i++) out[i] = (T)((double)A[i] - (double)B[i]); break;
+    case 2: for (size_t i = 0; i < n; i++) out[i] = (T)((double)A[i] * (double)B[i]); break;
+    default: for (size_t i = 0; i < n; i++) out[i] = (T)((double)A[i] / (double)B[i]); break;
+  }
+}
+
+static void FN(axpby)(double alpha, const T* X, double beta, const T* Y, T* out, size_t n) {
+  if (Y == NULL) for (size_t i = 0; i < n; i++) out[i] = (T)(alpha * (double)X[i] + beta);
+  else for (size_t i = 0; i < n; i++) out[i] = (T)(alpha * (double)X[i] + beta * (double)Y[i]);
+}
+
+/* z = x + v (broadcast over rows); pre = z when wanted; out = act(z). One pass over memory. */
+static int FN(addRowVectorAct)(const T* X, const T* V, size_t rows, size_t cols, int act, double alpha,
+                               T* pre, T* out) {
+  const int order = 0;
+  for (size_t r = 0; r < rows; r++) {
+    const T* xr = X + r * cols;
+    T* outr = out + r * cols;
+    T* prer = pre ? pre + r * cols : NULL;
+#define LOOP(expr)                                                             \
+  for (size_t c = 0; c < cols; c++) {                                          \
+    const double x = V ? (double)xr[c] + (double)V[c] : (double)xr[c];         \
+    (void)x;                                                                   \
+    if (prer) prer[c] = (T)x;                                                  \
+    outr[c] = (T)(expr);                                                       \
+  }
+    UNARY_DISPATCH(act, order, LOOP)
+#undef LOOP
+  }
+  (void)alpha;
+  return 1;
+}
+
+/* out[c] = beta·out[c] + Σ_r x[r, c], accumulated in double. */
+static int FN(sumRows)(const T* X, size_t rows, size_t cols, double beta, T* out) {
+  double* acc = (double*)calloc(cols ? cols : 1, sizeof(double));
+  if (!acc) return 0;
+  for (size_t r = 0; r < rows; r++) {
+    const T* xr = X + r * cols;
+    for (size_t c = 0; c < cols; c++) acc[c] += (double)xr[c];
+  }
+  if (beta == 0) for (size_t c = 0; c < cols; c++) out[c] = (T)acc[c];
+  else for (size_t c = 0; c < cols; c++) out[c] = (T)(beta * (double)out[c] + acc[c]);
+  free(acc);
+  return 1;
+}
+
+static void FN(sumCols)(const T* X, size_t rows, size_t cols, T* out) {
+  for (size_t r = 0; r < rows; r++) {
+    const T* xr = X + r * cols;
+    double s = 0;
+    for (size_t c = 0; c < cols; c++) s += (double)xr[c];
+    out[r] = (T)s;
+  }
+}
+
+/* Row maximum that propagates NaN like Math.max (a plain `>` comparison would skip it). */
+static inline double FN(rowMax)(const T* xr, size_t cols) {
+  double mx = -INFINITY;
+  for (size_t c = 0; c < cols; c++) {
+    const double v = (double)xr[c];
+    if (v > mx || v != v) { mx = v; if (v != v) break; }
+  }
+  return mx;
+}
+
+static void FN(softmaxRows)(const T* X, size_t rows, size_t cols, T* out) {
+  for (size_t r = 0; r < rows; r++) {
+    const T* xr = X + r * cols;
+    T* outr = out + r * cols;
+    const double mx = FN(rowMax)(xr, cols);
+    double s = 0;
+    /* Same rounding as the reference: the stored exponential is rescaled. */
+    for (size_t c = 0; c < cols; c++) { const double e = exp((double)xr[c] - mx); outr[c] = (T)e; s += e; }
+    const double inv = 1 / s;
+    for (size_t c = 0; c < cols; c++) outr[c] = (T)((double)outr[c] * inv);
+  }
+}
+
+static void FN(logSumExpRows)(const T* X, size_t rows, size_t cols, T* out) {
+  for (size_t r = 0; r < rows; r++) {
+    const T* xr = X + r * cols;
+    const double mx = FN(rowMax)(xr, cols);
+    if (mx == -INFINITY) { out[r] = (T)-INFINITY; continue; }
+    double s = 0;
+    for (size_t c = 0; c < cols; c++) s += exp((double)xr[c] - mx);
+    out[r] = (T)(mx + log(s));
+  }
+}
+
+/* Column layout: row = (n, oh, ow), column = (c, kh, kw); zero padding. */
+static void FN(im2col)(const T* X, const Geometry* g, T* out) {
+  size_t col = 0;
+  for (long n = 0; n < g->batch; n++)
+    for (long oh = 0; oh < g->outH; oh++)
+      for (long ow = 0; ow < g->outW; ow++)
+        for (long c = 0; c < g->channels; c++) {
+          const T* plane = X + (size_t)(n * g->channels + c) * (size_t)(g->height * g->width);
+          for (long kh = 0; kh < g->kernelH; kh++) {
+            const long ih = oh * g->strideH - g->padH + kh;
+            const int rowInside = ih >= 0 && ih < g->height;
+            for (long kw = 0; kw < g->kernelW; kw++, col++) {
+              const long iw = ow * g->strideW - g->padW + kw;
+              out[col] = rowInside && iw >= 0 && iw < g->width ? plane[ih * g->width + iw] : (T)0;
+            }
+          }
+        }
+}
+
+/* Adjoint of im2col: out is zeroed, then every column entry is added back to its pixel. */
+static void FN(col2im)(const T* cols, const Geometry* g, T* out) {
+  const size_t total = (size_t)(g->batch * g->channels * g->height * g->width);
+  memset(out, 0, total * sizeof(T));
+  size_t col = 0;
+  for (long n = 0; n < g->batch; n++)
+    for (long oh = 0; oh < g->outH; oh++)
+      for (long ow = 0; ow < g->outW; ow++)
+        for (long c = 0; c < g->channels; c++) {
+          T* plane = out + (size_t)(n * g->channels + c) * (size_t)(g->height * g->width);
+          for (long kh = 0; kh < g->kernelH; kh++) {
+            const long ih = oh * g->strideH - g->padH + kh;
+            const int rowInside = ih >= 0 && ih < g->height;
+            for (long kw = 0; kw < g->kernelW; kw++, col++) {
+              const long iw = ow * g->strideW - g->padW + kw;
+              if (rowInside && iw >= 0 && iw < g->width) plane[ih * g->width + iw] += cols[col];
+            }
+          }
+        }
+}
+
+/* Bias-corrected Adam with decoupled weight decay; m and v are stored, the update uses the
+ * unrounded moments (as the reference does). */
+static void FN(adamStep)(T* param, const T* grad, T* m, T* v, size_t n, double lr, double beta1,
+                         double beta2, double eps, double wd, double step) {
+  const double bc1 = 1 - pow(beta1, step);
+  const double bc2 = 1 - pow(beta2, step);
+  const double decay = 1 - lr * wd;
+  for (size_t i = 0; i < n; i++) {
+    const double gi = (double)grad[i];
+    const double mi = beta1 * (double)m[i] + (1 - beta1) * gi;
+    const double vi = beta2 * (double)v[i] + (1 - beta2) * gi * gi;
+    m[i] = (T)mi;
+    v[i] = (T)vi;
+    param[i] = (T)((double)param[i] * decay - (lr * (mi / bc1)) / (sqrt(vi / bc2) + eps));
+  }
+}
