@@ -1,0 +1,170 @@
+/**
+ * Maps a dataset spec string (what the CLI's --data takes) to train/test splits. Node only.
+ *
+ *   embedded            the shipped Fashion-MNIST subset (default; offline)
+ *   fashion-mnist       full Fashion-MNIST: the cache dir, then Debian's package dir, else
+ *                       download when allowed, else an error saying how to get it
+ *   mnist               full MNIST: the cache dir, else download when allowed
+ *   dir:<path>          the four standard MNIST-format files in <path>
+ *   csv:<path>          a CSV file, split randomly into train/test
+ *   json:<path>         a JSON dataset file, split randomly into train/test
+ *   synthetic:<name>    linear-gaussian | logistic | poisson | blobs, with optional parameters
+ *                       after '?', e.g. synthetic:logistic?n=5000&theta=1,-0.5&seed=3
+ */
+import { FimkitError } from '../core/errors.js';
+import { Rng } from '../core/rng.js';
+import { type DatasetSplit, splitTrainTest } from './dataset.js';
+import { loadEmbedded } from './embedded.js';
+import { loadCsvFile, loadJsonFile } from './files.js';
+import {
+  type FetchLike,
+  type MnistKind,
+  type Normalization,
+  DEBIAN_FASHION_MNIST_DIR,
+  defaultCacheDir,
+  downloadMnistLike,
+  hasMnistFiles,
+  loadMnistLike,
+} from './mnist.js';
+import { type SyntheticSplitOptions, SYNTHETIC_NAMES, makeSyntheticSplit } from './synthetic.js';
+import type { TabularOptions } from './tabular.js';
+
+export const DATASET_SPECS: readonly string[] = [
+  'embedded',
+  'fashion-mnist',
+  'mnist',
+  'dir:<path>',
+  'csv:<path>',
+  'json:<path>',
+  `synthetic:<${SYNTHETIC_NAMES.join('|')}>[?n=..&nTest=..&seed=..&theta=a,b&bias=..&noiseStd=..&k=..&dim=..&separation=..&std=..]`,
+];
+
+export interface ResolveOptions {
+  /** Allow downloading fashion-mnist / mnist when no local copy exists (the CLI's --download). */
+  download?: boolean;
+  fetch?: FetchLike;
+  baseUrl?: string;
+  /** Cache dir for downloads (default: defaultCacheDir(kind)). */
+  cacheDir?: string;
+  /** Extra directories searched first for fashion-mnist / mnist files. */
+  searchDirs?: readonly string[];
+  normalize?: Normalization;
+  flatten?: boolean;
+  /** Seed of the random train/test split of csv/json data (default 0). */
+  seed?: number | string;
+  /** Test fraction of csv/json data (default 0.2). */
+  testFraction?: number;
+  tabular?: TabularOptions;
+  /** Defaults for synthetic sets; parameters in the spec override them. */
+  synthetic?: SyntheticSplitOptions;
+  log?: (message: string) => void;
+}
+
+function invalidSpec(spec: string, why: string): FimkitError {
+  return new FimkitError('INVALID_ARGUMENT', `dataset spec '${spec}': ${why}. Valid specs: ${DATASET_SPECS.join(', ')}`);
+}
+
+/** Parses the '?key=value&...' part of a synthetic spec into generator options. */
+export function parseSyntheticParams(spec: string, query: string): SyntheticSplitOptions {
+  const out: Record<string, unknown> = {};
+  if (query === '') return out;
+  for (const pair of query.split('&')) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw invalidSpec(spec, `parameter '${pair}' is not key=value`);
+    const key = pair.slice(0, eq);
+    const value = decodeURIComponent(pair.slice(eq + 1));
+    const num = (): number => {
+      const v = Number(value);
+      if (value === '' || !Number.isFinite(v)) throw invalidSpec(spec, `parameter ${key}=${value} is not a finite number`);
+      return v;
+    };
+    switch (key) {
+      case 'n':
+      case 'nTest':
+      case 'k':
+      case 'dim':
+      case 'bias':
+      case 'noiseStd':
+      case 'separation':
+      case 'std':
+        out[key] = num();
+        break;
+      case 'seed':
+        out['seed'] = /^-?\d+$/.test(value) ? Number(value) : value;
+        break;
+      case 'theta':
+        out['theta'] = value.split(',').map((t) => {
+          const v = Number(t);
+          if (t.trim() === '' || !Number.isFinite(v)) throw invalidSpec(spec, `theta component '${t}' is not a finite number`);
+          return v;
+        });
+        break;
+      default:
+        throw invalidSpec(spec, `unknown parameter '${key}'`);
+    }
+  }
+  return out as SyntheticSplitOptions;
+}
+
+async function resolveMnistKind(kind: MnistKind, opts: ResolveOptions): Promise<DatasetSplit> {
+  const cache = opts.cacheDir ?? defaultCacheDir(kind);
+  const dirs = [...(opts.searchDirs ?? []), cache, ...(kind === 'fashion-mnist' ? [DEBIAN_FASHION_MNIST_DIR] : [])];
+  const load = (dir: string): DatasetSplit =>
+    loadMnistLike(dir, { kind, ...(opts.normalize ? { normalize: opts.normalize } : {}), ...(opts.flatten ? { flatten: true } : {}) });
+  for (const dir of dirs) {
+    if (hasMnistFiles(dir)) {
+      opts.log?.(`${kind}: loading from ${dir}`);
+      return load(dir);
+    }
+  }
+  if (opts.download) {
+    const dir = await downloadMnistLike(kind, {
+      cacheDir: cache,
+      ...(opts.baseUrl ? { baseUrl: opts.baseUrl } : {}),
+      ...(opts.fetch ? { fetch: opts.fetch } : {}),
+      ...(opts.log ? { log: opts.log } : {}),
+    });
+    return load(dir);
+  }
+  const how =
+    kind === 'fashion-mnist'
+      ? `install Debian's package (apt-get install dataset-fashion-mnist, files in ${DEBIAN_FASHION_MNIST_DIR}), or rerun with --download to fetch the official files into ${cache}`
+      : `rerun with --download to fetch the official files into ${cache}, or put the four files there (FIMKIT_DATA_DIR sets the cache root)`;
+  throw new FimkitError('IO', `${kind} not found (looked in ${dirs.join(', ')}): ${how}, or use a dir:<path> spec`);
+}
+
+/** Train/test splits for a dataset spec (see the module comment). */
+export async function resolveDataset(spec = 'embedded', opts: ResolveOptions = {}): Promise<DatasetSplit> {
+  const colon = spec.indexOf(':');
+  const head = colon < 0 ? spec : spec.slice(0, colon);
+  const rest = colon < 0 ? '' : spec.slice(colon + 1);
+  const needsArg = (): string => {
+    if (rest === '') throw invalidSpec(spec, `'${head}:' needs a ${head === 'synthetic' ? 'name' : 'path'} after the colon`);
+    return rest;
+  };
+  const split = (ds: Parameters<typeof splitTrainTest>[0]): DatasetSplit =>
+    splitTrainTest(ds, opts.testFraction ?? 0.2, new Rng(opts.seed ?? 0).derive(`split:${spec}`));
+  switch (colon < 0 ? spec : `${head}:`) {
+    case 'embedded':
+      return loadEmbedded({ ...(opts.normalize ? { normalize: opts.normalize } : {}), ...(opts.flatten ? { flatten: true } : {}) });
+    case 'fashion-mnist':
+    case 'mnist':
+      return resolveMnistKind(spec as MnistKind, opts);
+    case 'dir:':
+      return loadMnistLike(needsArg(), { ...(opts.normalize ? { normalize: opts.normalize } : {}), ...(opts.flatten ? { flatten: true } : {}) });
+    case 'csv:':
+      return split(loadCsvFile(needsArg(), opts.tabular));
+    case 'json:':
+      return split(loadJsonFile(needsArg(), opts.tabular));
+    case 'synthetic:': {
+      const arg = needsArg();
+      const q = arg.indexOf('?');
+      const name = q < 0 ? arg : arg.slice(0, q);
+      if (!(SYNTHETIC_NAMES as readonly string[]).includes(name)) throw invalidSpec(spec, `unknown synthetic dataset '${name}'`);
+      const params = parseSyntheticParams(spec, q < 0 ? '' : arg.slice(q + 1));
+      return makeSyntheticSplit(name, { ...opts.synthetic, ...params });
+    }
+    default:
+      throw invalidSpec(spec, 'unknown dataset');
+  }
+}
