@@ -25,6 +25,8 @@ export interface EmbeddedManifest {
   train: { size: number; perClass: number; sourceSize: number };
   test: { size: number; perClass: number; sourceSize: number };
   classNames: string[];
+  /** Per file: IDX type, dims and SHA-256 of the decompressed bytes. */
+  files?: Record<string, { type: string; dims: number[]; decompressedSha256: string }>;
 }
 
 /**
