@@ -14,6 +14,7 @@ import { allocArray, type FloatArray } from '../core/dtype.js';
 import { fail, shapeStr } from '../core/errors.js';
 import type { Rng } from '../core/rng.js';
 import type { Tensor } from '../core/tensor.js';
+import type { TargetKind } from '../data/dataset.js';
 import { constant, scale, sum } from '../autodiff/ops.js';
 import {
   checkDirections,
@@ -25,7 +26,6 @@ import {
   type Likelihood,
   type LikelihoodName,
   type ProjectedMoments,
-  type TargetKind,
   type Targets,
 } from './likelihood.js';
 

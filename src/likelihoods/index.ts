@@ -5,7 +5,8 @@ import { fail } from '../core/errors.js';
 import { BernoulliLikelihood } from './bernoulli.js';
 import { CategoricalLikelihood } from './categorical.js';
 import { GaussianLikelihood, type GaussianOptions } from './gaussian.js';
-import type { Likelihood, LikelihoodName, TargetKind } from './likelihood.js';
+import type { TargetKind } from '../data/dataset.js';
+import type { Likelihood, LikelihoodName } from './likelihood.js';
 import { PoissonLikelihood } from './poisson.js';
 
 export * from './likelihood.js';

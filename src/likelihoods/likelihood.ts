@@ -23,9 +23,9 @@ import type { FloatArray } from '../core/dtype.js';
 import { fail } from '../core/errors.js';
 import type { Rng } from '../core/rng.js';
 import type { Tensor } from '../core/tensor.js';
+import type { TargetKind } from '../data/dataset.js';
 
 export type LikelihoodName = 'gaussian' | 'categorical' | 'bernoulli' | 'poisson';
-export type TargetKind = 'real' | 'class' | 'multilabel' | 'count';
 /** Targets as datasets hold them: Int32Array labels for classes, float arrays otherwise
  *  (float arrays holding integer labels and Int32Array counts are accepted too). */
 export type Targets = Int32Array | Float32Array | Float64Array;
