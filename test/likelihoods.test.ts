@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { FimkitError } from '../src/core/errors.js';
 import { Rng } from '../src/core/rng.js';
 import { Tensor } from '../src/core/tensor.js';
-import { grad } from '../src/autodiff/grad.js';
+import { grad, hvp } from '../src/autodiff/grad.js';
+import { forEachBackend } from './helpers.js';
 import {
   LIKELIHOOD_NAMES,
   likelihoodNameFor,
@@ -356,28 +357,54 @@ for (const cs of CASES) {
     const hb = new Float64Array(B * T);
     for (let i = 0; i < hb.length; i++) hb[i] = cs.h[i % T]! + 0.7 * rng.normal();
     const ys = lik.sample(hb, B, T, rng, 1);
-    for (const dtype of ['float64', 'float32'] as const) {
-      const data = dtype === 'float64' ? Float64Array.from(hb) : Float32Array.from(hb);
-      const ht = Tensor.param(data, [B, T], 'h');
-      const lp = lik.logProb(ht, ys);
-      assert.deepEqual(lp.shape, [B]);
-      assert.equal(lp.dtype, dtype);
-      const ref = lik.logProbValues(data, ys, B, T);
-      const rel = dtype === 'float64' ? 1e-13 : 1e-5;
-      for (let b = 0; b < B; b++) assert.ok(Math.abs(lp.data[b]! - ref[b]!) <= rel * Math.max(1, Math.abs(ref[b]!)), `${dtype} logProb[${b}] ${lp.data[b]} vs ${ref[b]}`);
-      const loss = lik.nll(ht, ys);
-      assert.deepEqual(loss.shape, []);
-      let meanRef = 0;
-      for (let b = 0; b < B; b++) meanRef -= ref[b]! / B;
-      assert.ok(Math.abs(loss.item() - meanRef) <= rel * Math.max(1, Math.abs(meanRef)));
-      const [g] = grad(loss, [ht]);
-      const eta = lik.meanStat(data, B, T);
-      const tt = lik.sufficientStat(ys, B, T);
-      for (let i = 0; i < B * T; i++) {
-        const expect = (eta[i]! - tt[i]!) / B;
-        assert.ok(Math.abs(g!.data[i]! - expect) <= rel * Math.max(1, Math.abs(expect)), `${dtype} ∂nll/∂h[${i}] ${g!.data[i]} vs ${expect}`);
+    forEachBackend((backend) => {
+      for (const dtype of ['float64', 'float32'] as const) {
+        const where = `${backend} ${dtype}`;
+        const data = dtype === 'float64' ? Float64Array.from(hb) : Float32Array.from(hb);
+        const ht = Tensor.param(data, [B, T], 'h');
+        const lp = lik.logProb(ht, ys);
+        assert.deepEqual(lp.shape, [B]);
+        assert.equal(lp.dtype, dtype);
+        const ref = lik.logProbValues(data, ys, B, T);
+        const rel = dtype === 'float64' ? 1e-13 : 1e-5;
+        for (let b = 0; b < B; b++) assert.ok(Math.abs(lp.data[b]! - ref[b]!) <= rel * Math.max(1, Math.abs(ref[b]!)), `${where} logProb[${b}] ${lp.data[b]} vs ${ref[b]}`);
+        const loss = lik.nll(ht, ys);
+        assert.deepEqual(loss.shape, []);
+        let meanRef = 0;
+        for (let b = 0; b < B; b++) meanRef -= ref[b]! / B;
+        assert.ok(Math.abs(loss.item() - meanRef) <= rel * Math.max(1, Math.abs(meanRef)));
+        const [g] = grad(loss, [ht]);
+        const eta = lik.meanStat(data, B, T);
+        const tt = lik.sufficientStat(ys, B, T);
+        for (let i = 0; i < B * T; i++) {
+          const expect = (eta[i]! - tt[i]!) / B;
+          assert.ok(Math.abs(g!.data[i]! - expect) <= rel * Math.max(1, Math.abs(expect)), `${where} ∂nll/∂h[${i}] ${g!.data[i]} vs ${expect}`);
+        }
       }
-    }
+    });
+  });
+
+  test(`${cs.name}: Hessian of nll in h (double backward) = mean of Cov(t), whatever the labels`, () => {
+    // −∇²_h log p(y|h) = ∇²F(h) = Cov(t): the identity Î₂ rests on, and a check that the loss
+    // graph differentiates twice.
+    const rng = new Rng('hess-' + cs.name);
+    const B = 3;
+    const hb = new Float64Array(B * T);
+    for (let i = 0; i < hb.length; i++) hb[i] = cs.h[i % T]! + 0.5 * rng.normal();
+    const ys = lik.sample(hb, B, T, rng, 1);
+    const v = rng.fillNormal(new Float64Array(B * T));
+    const cov = lik.covariance(hb, B, T);
+    forEachBackend((backend) => {
+      const [hv] = hvp((x) => lik.nll(x, ys), [Tensor.param(hb, [B, T])], [Tensor.from(v, [B, T], 'float64')]);
+      for (let b = 0; b < B; b++) {
+        for (let a = 0; a < T; a++) {
+          let expect = 0;
+          for (let c = 0; c < T; c++) expect += (cov[(b * T + a) * T + c]! * v[b * T + c]!) / B;
+          const got = hv!.data[b * T + a]!;
+          assert.ok(Math.abs(got - expect) <= 1e-13 * Math.max(1, Math.abs(expect)), `${backend}: (H v)[${b},${a}] = ${got} vs ${expect}`);
+        }
+      }
+    });
   });
 }
 
@@ -441,26 +468,30 @@ test('logits of ±1e4 give finite log-probabilities, gradients and moments', () 
     { name: 'categorical', h: [1e4, -1e4, 0, -1e4, 1e4, 5], T: 3, y: [1, 2], expect: [-2e4, 5 - 1e4] },
     // bernoulli: log p(y=0 | h=1e4) = −1e4, log p(y=1 | 1e4) ≈ −e^−1e4 = −0
     { name: 'bernoulli', h: [1e4, -1e4, 1e4, -1e4], T: 2, y: [0, 0, 1, 1], expect: [-1e4, -1e4] },
-    { name: 'poisson', h: [-1e4, -1e4], T: 2, y: [0, 3], expect: [-3e4] },
+    // poisson: log p = Σ y h − e^h − log y! = 3·(−1e4) − log 3!
+    { name: 'poisson', h: [-1e4, -1e4], T: 2, y: [0, 3], expect: [-3e4 - Math.log(6)] },
+    // gaussian (σ² = 1): log p = −(y − h)²/2 − ½ log 2π
     { name: 'gaussian', h: [1e4, -1e4], T: 1, y: [0, 0], expect: [-5e7 - 0.5 * Math.log(2 * Math.PI), -5e7 - 0.5 * Math.log(2 * Math.PI)] },
   ];
   for (const c of cases) {
     const lik = makeLikelihood(c.name);
     const B = c.h.length / c.T;
     const targets = c.name === 'categorical' ? Int32Array.from(c.y) : Float64Array.from(c.y);
-    for (const dtype of ['float64', 'float32'] as const) {
-      const data = dtype === 'float64' ? Float64Array.from(c.h) : Float32Array.from(c.h);
-      const ht = Tensor.param(data, [B, c.T]);
-      const lp = lik.logProb(ht, targets);
-      assert.ok(lp.toArray().every(Number.isFinite), `${c.name} ${dtype} log p ${lp.toArray()}`);
-      if (c.name === 'poisson') assert.ok(Math.abs(lp.data[0]! - (-3e4 - Math.log(6))) <= 1e-6 * 3e4);
-      else for (let b = 0; b < B; b++) assert.ok(Math.abs(lp.data[b]! - c.expect[b]!) <= 1e-6 * Math.abs(c.expect[b]!), `${c.name} ${dtype} log p[${b}] = ${lp.data[b]}`);
-      const [g] = grad(lik.nll(ht, targets), [ht]);
-      assert.ok(g!.toArray().every(Number.isFinite), `${c.name} ${dtype} gradient ${g!.toArray()}`);
-      const eta = lik.meanStat(data, B, c.T);
-      const t = lik.sufficientStat(targets, B, c.T);
-      for (let i = 0; i < eta.length; i++) assert.ok(Math.abs(g!.data[i]! - (eta[i]! - t[i]!) / B) <= 1e-6 * Math.max(1, Math.abs(eta[i]! - t[i]!)));
-    }
+    forEachBackend((backend) => {
+      for (const dtype of ['float64', 'float32'] as const) {
+        const where = `${c.name} ${backend} ${dtype}`;
+        const data = dtype === 'float64' ? Float64Array.from(c.h) : Float32Array.from(c.h);
+        const ht = Tensor.param(data, [B, c.T]);
+        const lp = lik.logProb(ht, targets);
+        assert.ok(lp.toArray().every(Number.isFinite), `${where} log p ${lp.toArray()}`);
+        for (let b = 0; b < B; b++) assert.ok(Math.abs(lp.data[b]! - c.expect[b]!) <= 1e-6 * Math.abs(c.expect[b]!), `${where} log p[${b}] = ${lp.data[b]}`);
+        const [g] = grad(lik.nll(ht, targets), [ht]);
+        assert.ok(g!.toArray().every(Number.isFinite), `${where} gradient ${g!.toArray()}`);
+        const eta = lik.meanStat(data, B, c.T);
+        const t = lik.sufficientStat(targets, B, c.T);
+        for (let i = 0; i < eta.length; i++) assert.ok(Math.abs(g!.data[i]! - (eta[i]! - t[i]!) / B) <= 1e-6 * Math.max(1, Math.abs(eta[i]! - t[i]!)), `${where} gradient[${i}]`);
+      }
+    });
     const h64 = Float64Array.from(c.h);
     for (const arr of [lik.covariance(h64, B, c.T), lik.sqrtFactor(h64, B, c.T), lik.fourthMoment(h64.subarray(0, c.T), c.T), lik.thirdMoment(h64.subarray(0, c.T), c.T)]) {
       assert.ok(Array.from(arr).every(Number.isFinite), `${c.name} closed forms finite`);

@@ -10,10 +10,11 @@
  */
 import { fail } from '../core/errors.js';
 import type { Rng } from '../core/rng.js';
+import { sigmoid as sigmoidScalar, softplus as softplusScalar } from '../core/scalar.js';
 import type { Tensor } from '../core/tensor.js';
 import { mul, scale, softplus, sumAxis } from '../autodiff/ops.js';
 import { IndependentCoordinates, constantLike } from './independent.js';
-import { sigmoidScalar, softplusScalar, type Targets } from './likelihood.js';
+import type { Targets } from './likelihood.js';
 
 export class BernoulliLikelihood extends IndependentCoordinates {
   readonly name = 'bernoulli' as const;

@@ -133,15 +133,3 @@ export function checkTensorSize(family: string, outputDim: number, order: number
 export function checkSampleCount(family: string, n: number): void {
   if (!Number.isInteger(n) || n < 1) fail('INVALID_ARGUMENT', `${family}: sample count must be a positive integer, got ${n}`);
 }
-
-/** Numerically stable log(1 + e^x). */
-export function softplusScalar(x: number): number {
-  return x > 0 ? x + Math.log1p(Math.exp(-x)) : Math.log1p(Math.exp(x));
-}
-
-/** Numerically stable logistic function 1 / (1 + e^−x). */
-export function sigmoidScalar(x: number): number {
-  if (x >= 0) return 1 / (1 + Math.exp(-x));
-  const e = Math.exp(x);
-  return e / (1 + e);
-}
