@@ -521,6 +521,8 @@ test('bad shapes, labels and values give clear errors', () => {
   throwsCode(() => cat.fourthMomentQuartic([0, 0, 0], 3, [1, 2]), 'SHAPE', '2 direction values');
   throwsCode(() => cat.fourthMoment(new Float64Array(60), 60), 'TOO_LARGE', '60');
   throwsCode(() => cat.sample(new Float64Array(3), 1, 3, new Rng(0), 0), 'INVALID_ARGUMENT', '0');
+  throwsCode(() => cat.meanStat(new Float64Array(2), 2, 1), 'SHAPE', '≥ 2');
+  throwsCode(() => cat.nll(Tensor.param(new Float64Array(0), [0, 3]), new Int32Array(0)), 'SHAPE', 'empty batch');
 
   const bern = makeLikelihood('bernoulli');
   throwsCode(() => bern.checkOutput(3, 4), 'SHAPE', '3', '4');

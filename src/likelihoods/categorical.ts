@@ -25,7 +25,6 @@ import { logSumExp, pick, scale, sub, sum } from '../autodiff/ops.js';
 import {
   checkDirections,
   checkNaturalParams,
-  checkRow,
   checkSampleCount,
   checkTensorSize,
   type Likelihood,
@@ -131,6 +130,12 @@ export class CategoricalLikelihood implements Likelihood {
     }
   }
 
+  /** h holds batch rows of C ≥ 2 finite logits. */
+  private checkLogits(h: ArrayLike<number>, batch: number, outputDim: number): void {
+    this.checkOutput(outputDim);
+    checkNaturalParams(this.name, h, batch, outputDim);
+  }
+
   private labels(targets: Targets): Int32Array {
     return targets instanceof Int32Array ? targets : Int32Array.from(targets);
   }
@@ -145,11 +150,12 @@ export class CategoricalLikelihood implements Likelihood {
 
   nll(h: Tensor, targets: Targets): Tensor {
     const lp = this.logProb(h, targets);
+    if (lp.size === 0) fail('SHAPE', 'categorical: the loss of an empty batch is undefined');
     return scale(sum(lp), -1 / lp.size);
   }
 
   logProbValues(h: FloatArray, targets: Targets, batch: number, outputDim: number): Float64Array {
-    checkNaturalParams(this.name, h, batch, outputDim);
+    this.checkLogits(h, batch, outputDim);
     this.checkTargets(targets, batch, outputDim);
     const out = new Float64Array(batch);
     const p = new Float64Array(outputDim);
@@ -161,14 +167,13 @@ export class CategoricalLikelihood implements Likelihood {
   }
 
   logPartition(hRow: ArrayLike<number>, outputDim: number): number {
-    checkRow(this.name, hRow, outputDim);
+    this.checkLogits(hRow, 1, outputDim);
     return softmaxRow(hRow, 0, outputDim, new Float64Array(outputDim), null);
   }
 
   /** Inverse-CDF draws: O(C) per row to build the CDF, then O(log C) per sample. */
   sample(h: FloatArray, batch: number, outputDim: number, rng: Rng, n: number): Int32Array {
-    checkNaturalParams(this.name, h, batch, outputDim);
-    this.checkOutput(outputDim);
+    this.checkLogits(h, batch, outputDim);
     checkSampleCount(this.name, n);
     const C = outputDim;
     const out = new Int32Array(batch * n);
@@ -207,7 +212,7 @@ export class CategoricalLikelihood implements Likelihood {
   }
 
   meanStat(h: FloatArray, batch: number, outputDim: number): Float64Array {
-    checkNaturalParams(this.name, h, batch, outputDim);
+    this.checkLogits(h, batch, outputDim);
     const out = new Float64Array(batch * outputDim);
     for (let b = 0; b < batch; b++) {
       softmaxRow(h, b * outputDim, outputDim, out.subarray(b * outputDim, (b + 1) * outputDim), null);
@@ -216,7 +221,7 @@ export class CategoricalLikelihood implements Likelihood {
   }
 
   covariance(h: FloatArray, batch: number, outputDim: number): Float64Array {
-    checkNaturalParams(this.name, h, batch, outputDim);
+    this.checkLogits(h, batch, outputDim);
     const C = outputDim;
     const out = new Float64Array(batch * C * C);
     const p = new Float64Array(C);
@@ -232,7 +237,7 @@ export class CategoricalLikelihood implements Likelihood {
   }
 
   covarianceDiagonal(h: FloatArray, batch: number, outputDim: number): Float64Array {
-    checkNaturalParams(this.name, h, batch, outputDim);
+    this.checkLogits(h, batch, outputDim);
     const C = outputDim;
     const out = new Float64Array(batch * C);
     const q = new Float64Array(C);
@@ -262,8 +267,7 @@ export class CategoricalLikelihood implements Likelihood {
    * Tail sums are accumulated from the small end, so they are exact to rounding.
    */
   sqrtFactor(h: FloatArray, batch: number, outputDim: number): Float64Array {
-    checkNaturalParams(this.name, h, batch, outputDim);
-    this.checkOutput(outputDim);
+    this.checkLogits(h, batch, outputDim);
     const C = outputDim;
     const R = C - 1;
     const out = new Float64Array(batch * C * R);
@@ -302,7 +306,7 @@ export class CategoricalLikelihood implements Likelihood {
 
   /** O(C) per direction: uᵀδ = u_y − ū, so the moments are those of u_y under y ~ p. */
   projectedMoments(hRow: ArrayLike<number>, outputDim: number, directions: ArrayLike<number>, count: number): ProjectedMoments {
-    checkRow(this.name, hRow, outputDim);
+    this.checkLogits(hRow, 1, outputDim);
     checkDirections(this.name, directions, outputDim, count);
     const C = outputDim;
     const p = new Float64Array(C);
@@ -328,7 +332,7 @@ export class CategoricalLikelihood implements Likelihood {
   }
 
   thirdMoment(hRow: ArrayLike<number>, outputDim: number): Float64Array {
-    checkRow(this.name, hRow, outputDim);
+    this.checkLogits(hRow, 1, outputDim);
     checkTensorSize(this.name, outputDim, 3);
     const C = outputDim;
     const p = new Float64Array(C);
@@ -351,7 +355,7 @@ export class CategoricalLikelihood implements Likelihood {
   }
 
   fourthMoment(hRow: ArrayLike<number>, outputDim: number): Float64Array {
-    checkRow(this.name, hRow, outputDim);
+    this.checkLogits(hRow, 1, outputDim);
     checkTensorSize(this.name, outputDim, 4);
     const C = outputDim;
     const p = new Float64Array(C);

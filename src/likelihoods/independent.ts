@@ -82,6 +82,7 @@ export abstract class IndependentCoordinates implements Likelihood {
 
   nll(h: Tensor, targets: Targets): Tensor {
     const lp = this.logProb(h, targets);
+    if (lp.size === 0) fail('SHAPE', `${this.name}: the loss of an empty batch is undefined`);
     return scale(sum(lp), -1 / lp.size);
   }
 
