@@ -14,6 +14,7 @@ export interface EncodedArray {
 }
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+const ENCODE_CODES = Uint8Array.from(ALPHABET, (c) => c.charCodeAt(0));
 const LOOKUP = new Int16Array(128).fill(-1);
 for (let i = 0; i < ALPHABET.length; i++) LOOKUP[ALPHABET.charCodeAt(i)] = i;
 
@@ -29,27 +30,28 @@ function littleEndianBytes(a: FloatArray): Uint8Array {
 }
 
 export function base64Encode(bytes: Uint8Array): string {
-  const parts: string[] = [];
-  const CHUNK = 3 * 4096;
-  for (let start = 0; start < bytes.length; start += CHUNK) {
-    const end = Math.min(bytes.length, start + CHUNK);
-    let s = '';
-    let i = start;
-    for (; i + 2 < end; i += 3) {
-      const n = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!;
-      s += ALPHABET[n >>> 18]! + ALPHABET[(n >>> 12) & 63]! + ALPHABET[(n >>> 6) & 63]! + ALPHABET[n & 63]!;
-    }
-    const rest = end - i;
-    if (rest === 1) {
-      const n = bytes[i]! << 16;
-      s += ALPHABET[n >>> 18]! + ALPHABET[(n >>> 12) & 63]! + '==';
-    } else if (rest === 2) {
-      const n = (bytes[i]! << 16) | (bytes[i + 1]! << 8);
-      s += ALPHABET[n >>> 18]! + ALPHABET[(n >>> 12) & 63]! + ALPHABET[(n >>> 6) & 63]! + '=';
-    }
-    parts.push(s);
+  // Encode into ASCII codes, then decode them as text once: far faster than string concatenation.
+  const out = new Uint8Array(Math.ceil(bytes.length / 3) * 4);
+  const codes = ENCODE_CODES;
+  let o = 0;
+  let i = 0;
+  const whole = bytes.length - (bytes.length % 3);
+  for (; i < whole; i += 3) {
+    const n = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!;
+    out[o++] = codes[n >>> 18]!;
+    out[o++] = codes[(n >>> 12) & 63]!;
+    out[o++] = codes[(n >>> 6) & 63]!;
+    out[o++] = codes[n & 63]!;
   }
-  return parts.join('');
+  const rest = bytes.length - whole;
+  if (rest > 0) {
+    const n = (bytes[i]! << 16) | (rest === 2 ? bytes[i + 1]! << 8 : 0);
+    out[o++] = codes[n >>> 18]!;
+    out[o++] = codes[(n >>> 12) & 63]!;
+    out[o++] = rest === 2 ? codes[(n >>> 6) & 63]! : 61;
+    out[o++] = 61; // '='
+  }
+  return new TextDecoder().decode(out);
 }
 
 export function base64Decode(s: string, what: string): Uint8Array {

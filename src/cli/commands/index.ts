@@ -1,0 +1,9 @@
+/**
+ * The CLI's verbs, in the order `fimkit help` lists them. To add one, write
+ * src/cli/commands/<verb>.ts exporting a Command and add it here.
+ */
+import type { Command } from '../command.js';
+import { infoCommand } from './info.js';
+import { trainCommand } from './train.js';
+
+export const COMMANDS: readonly Command[] = [trainCommand, infoCommand];
