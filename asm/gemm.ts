@@ -19,24 +19,30 @@
 
 const MR_F32: i32 = 5;
 const NR_F32: i32 = 8;
-const MC_F32: i32 = 128;
+const MC_F32: i32 = 120; // a multiple of MR_F32: packed A panels are padded to whole tiles
 const KC_F32: i32 = 256;
-const NC_F32: i32 = 2048;
+const NC_F32: i32 = 2048; // a multiple of NR_F32
 
 // ------------------------------------------------------------------ float64: 4×4 tiles
 
 const MR_F64: i32 = 4;
 const NR_F64: i32 = 4;
-const MC_F64: i32 = 64;
+const MC_F64: i32 = 64; // a multiple of MR_F64
 const KC_F64: i32 = 256;
-const NC_F64: i32 = 1024;
+const NC_F64: i32 = 1024; // a multiple of NR_F64
+
+// Packed blocks are padded to whole tiles, so their sizes are rounded up to MR / NR multiples.
+const PACKED_A_F32: i32 = ((MC_F32 + MR_F32 - 1) / MR_F32) * MR_F32 * KC_F32;
+const PACKED_B_F32: i32 = ((NC_F32 + NR_F32 - 1) / NR_F32) * NR_F32 * KC_F32;
+const PACKED_A_F64: i32 = ((MC_F64 + MR_F64 - 1) / MR_F64) * MR_F64 * KC_F64;
+const PACKED_B_F64: i32 = ((NC_F64 + NR_F64 - 1) / NR_F64) * NR_F64 * KC_F64;
 
 /** Bytes of packing workspace gemm_f32 needs at `work` (packed A block, then packed B block). */
 export function gemmWorkBytes_f32(): i32 {
-  return (MC_F32 * KC_F32 + KC_F32 * NC_F32) * 4;
+  return (PACKED_A_F32 + PACKED_B_F32) * 4;
 }
 export function gemmWorkBytes_f64(): i32 {
-  return (MC_F64 * KC_F64 + KC_F64 * NC_F64) * 8;
+  return (PACKED_A_F64 + PACKED_B_F64) * 8;
 }
 
 // Scratch tile for partial edge tiles (the micro-kernel always computes a full tile).
@@ -210,7 +216,7 @@ export function gemm_f32(
   scaleC_f32(c, m, n, ldc, beta);
   if (k <= 0 || alpha == 0) return;
   const packedA = work;
-  const packedB = work + (<usize>(MC_F32 * KC_F32) << 2);
+  const packedB = work + (<usize>PACKED_A_F32 << 2);
   const ldcBytes = <usize>ldc << 2;
   for (let jc = 0; jc < n; jc += NC_F32) {
     const nc = min(NC_F32, n - jc);
@@ -350,7 +356,7 @@ export function gemm_f64(
   scaleC_f64(c, m, n, ldc, beta);
   if (k <= 0 || alpha == 0) return;
   const packedA = work;
-  const packedB = work + (<usize>(MC_F64 * KC_F64) << 3);
+  const packedB = work + (<usize>PACKED_A_F64 << 3);
   const ldcBytes = <usize>ldc << 3;
   for (let jc = 0; jc < n; jc += NC_F64) {
     const nc = min(NC_F64, n - jc);

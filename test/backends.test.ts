@@ -1,0 +1,461 @@
+/**
+ * Every fast backend that loads on this machine (native, wasm, and the other wasm build) is
+ * compared kernel by kernel against the plain-TypeScript reference on seeded random inputs.
+ *
+ * Tolerances. Both sides evaluate elementwise formulas in double and round once on store, so
+ * they differ only by (a) the final rounding to the output dtype (≤ 1 ulp of that dtype) and
+ * (b) last-bit differences between the C/AssemblyScript math libraries and V8's, which the
+ * cancelling derivative formulas (1 − t², s − s²) can amplify up to eps_f64 × the size of the
+ * cancelling terms. GEMM uses the standard forward error bound
+ * |ΔC| ≤ γ_{k+3} (|α|·|A||B| + |β|·|C₀|) with γ_n ≈ n·eps (eps = 2u covers the reference's own
+ * rounding as well). Copies (im2col), scatter-adds in a fixed order (col2im) and single-rounding
+ * arithmetic (binary, axpby, pre-activations) must match bit for bit.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
+import { Binary, Unary, type Backend, type Conv2dGeometry, type UnaryCode } from '../src/core/backend.js';
+import { availableBackends, backendReport, loadBackend } from '../src/core/backends/index.js';
+import { tsBackend } from '../src/core/backends/ts.js';
+import { WASM_FILES, wasmBackendFromBytes, type WasmVariant } from '../src/core/backends/wasm.js';
+import { epsilonOf, type DType, type FloatArray } from '../src/core/dtype.js';
+import { FimkitError } from '../src/core/errors.js';
+import { Rng } from '../src/core/rng.js';
+
+const EPS64 = epsilonOf('float64');
+const DTYPES: DType[] = ['float32', 'float64'];
+
+function alloc(dtype: DType, n: number): FloatArray {
+  return dtype === 'float32' ? new Float32Array(n) : new Float64Array(n);
+}
+
+function normal(rng: Rng, dtype: DType, n: number, std = 1): FloatArray {
+  return rng.fillNormal(alloc(dtype, n), 0, std);
+}
+
+/** Backends under test: each loadable fast backend, plus the wasm build the default did not pick. */
+function backendsUnderTest(): { label: string; backend: Backend }[] {
+  const list: { label: string; backend: Backend }[] = [];
+  for (const name of availableBackends()) {
+    if (name !== 'ts') list.push({ label: name, backend: loadBackend(name) });
+  }
+  const wasmDir = fileURLToPath(new URL('../wasm/', import.meta.url)); // dist/test → dist/wasm
+  if (existsSync(wasmDir)) {
+    // Relaxed SIMD is behind a flag on Node 20; the test turns it on to check that build too.
+    setFlagsFromString('--experimental-wasm-relaxed-simd');
+    const loadedVariant = list.find((b) => b.label === 'wasm')?.backend.description.includes('relaxed') ? 'relaxed' : 'simd';
+    for (const variant of ['simd', 'relaxed'] as WasmVariant[]) {
+      if (list.some((b) => b.label === 'wasm') && variant === loadedVariant) continue;
+      const path = wasmDir + WASM_FILES[variant];
+      if (!existsSync(path)) continue;
+      const bytes = readFileSync(path);
+      if (!WebAssembly.validate(bytes)) continue;
+      list.push({ label: `wasm-${variant}`, backend: wasmBackendFromBytes(bytes, variant) });
+    }
+  }
+  return list;
+}
+
+const BACKENDS = backendsUnderTest();
+
+/** Compares element by element; NaN must meet NaN and infinities must match exactly. */
+function assertClose(what: string, got: FloatArray, want: FloatArray, tol: (i: number) => number, n = want.length): void {
+  const bad: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const g = got[i]!;
+    const w = want[i]!;
+    let ok: boolean;
+    if (Number.isNaN(w)) ok = Number.isNaN(g);
+    else if (!Number.isFinite(w)) ok = g === w;
+    else ok = Math.abs(g - w) <= tol(i);
+    if (!ok && bad.length < 5) bad.push(`[${i}] got ${g}, want ${w} (tol ${tol(i)})`);
+  }
+  assert.equal(bad.length, 0, `${what}: ${bad.join('; ')}`);
+}
+
+function assertExact(what: string, got: FloatArray, want: FloatArray, n = want.length): void {
+  assertClose(what, got, want, () => 0, n);
+}
+
+describe('backend availability', () => {
+  it('reports every backend with a reason, and ts always loads', () => {
+    const report = backendReport();
+    assert.deepEqual(report.map((r) => r.name), ['native', 'wasm', 'ts']);
+    for (const r of report) assert.ok(r.reason.length > 0, `${r.name} has no reason`);
+    assert.ok(availableBackends().includes('ts'));
+  });
+
+  it('lists the backends under test', (t) => {
+    for (const r of backendReport()) t.diagnostic(`${r.name}: ${r.available ? `${r.description}` : `unavailable (${r.reason})`}`);
+    t.diagnostic(`testing: ${BACKENDS.map((b) => `${b.label} [${b.backend.description}]`).join(', ') || 'none'}`);
+    assert.ok(Array.isArray(BACKENDS));
+  });
+
+  it('loadBackend of an unknown name throws a BACKEND error listing the choices', () => {
+    assert.throws(() => loadBackend('bogus'), (e: unknown) => {
+      assert.ok(e instanceof FimkitError);
+      assert.equal(e.code, 'BACKEND');
+      assert.match(e.message, /unknown backend 'bogus'.*native, wasm, ts/);
+      return true;
+    });
+  });
+
+  const indexJs = fileURLToPath(new URL('../src/core/backends/index.js', import.meta.url));
+  function child(env: Record<string, string>, code: string): { status: number | null; out: string } {
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], {
+      env: { ...process.env, ...env }, encoding: 'utf8',
+    });
+    return { status: r.status, out: `${r.stdout}${r.stderr}` };
+  }
+  const printError = `try { const b = m.getBackend(); console.log('LOADED', b.name); } catch (e) { console.log('ERR', e.code, e.message); }`;
+
+  it('FIMKIT_BACKEND=bogus makes getBackend throw, naming the value', () => {
+    const r = child({ FIMKIT_BACKEND: 'bogus' }, `const m = await import(${JSON.stringify(indexJs)}); ${printError}`);
+    assert.equal(r.status, 0, r.out);
+    assert.match(r.out, /ERR BACKEND unknown backend 'bogus'/);
+  });
+
+  it('forcing a backend that cannot load is an error saying why, not a silent fallback', () => {
+    const r = child({ FIMKIT_BACKEND: 'wasm', FIMKIT_WASM_VARIANT: 'nonsense' },
+      `const m = await import(${JSON.stringify(indexJs)}); ${printError}`);
+    assert.equal(r.status, 0, r.out);
+    assert.match(r.out, /ERR BACKEND backend 'wasm' is not available: FIMKIT_WASM_VARIANT must be 'relaxed' or 'simd', got 'nonsense'/);
+  });
+
+  it('native honours FIMKIT_THREADS and rejects a malformed value', { skip: !availableBackends().includes('native') && 'native backend not built here' }, () => {
+    const code = `const m = await import(${JSON.stringify(indexJs)}); try { console.log('THREADS', m.loadBackend('native').threads); } catch (e) { console.log('ERR', e.message); }`;
+    assert.match(child({ FIMKIT_THREADS: '1' }, code).out, /THREADS 1\b/);
+    assert.match(child({ FIMKIT_THREADS: 'many' }, code).out, /ERR backend 'native' is not available: FIMKIT_THREADS must be an integer/);
+  });
+});
+
+for (const { label, backend: B } of BACKENDS) {
+  describe(`${label} backend against ts`, () => {
+    it('has the right name and falls back to ts for what it does not implement', () => {
+      assert.equal(B.name, label.startsWith('wasm') ? 'wasm' : 'native');
+      assert.ok(B.threads >= 1);
+      for (const key of Object.keys(tsBackend) as (keyof Backend)[]) assert.equal(typeof B[key], typeof tsBackend[key], key);
+    });
+
+    describe('gemm', () => {
+      // Shapes straddle the wasm micro-tiles (5×8 / 4×4) and cache blocks (MC 120/64, KC 256,
+      // NC 2048/1024) as well as the trivial 1×1×1 case.
+      const shapes: [number, number, number][] = [
+        [1, 1, 1], [1, 17, 3], [3, 1, 17], [17, 65, 3], [65, 3, 257], [257, 17, 65], [3, 257, 1],
+        [5, 8, 256], [6, 9, 257], [129, 130, 300], [4, 1030, 3], [3, 2053, 2],
+      ];
+      for (const dtype of DTYPES) {
+        it(`${dtype}: every shape × transpose × (alpha, beta) × dense or strided storage`, () => {
+          const rng = new Rng(`gemm-${label}-${dtype}`);
+          const eps = epsilonOf(dtype);
+          for (const [m, n, k] of shapes) {
+            for (const transA of [false, true]) {
+              for (const transB of [false, true]) {
+                const big = m * n * k > 1e6;
+                const variants: [number, number, boolean][] = big
+                  ? [[1, 0, false], [1.5, -0.5, true]]
+                  : [[1, 0, false], [1, 0, true], [-0.75, 1, false], [1.5, -0.5, true]];
+                for (const [alpha, beta, strided] of variants) {
+                  {
+                    const aRows = transA ? k : m, aCols = transA ? m : k;
+                    const bRows = transB ? n : k, bCols = transB ? k : n;
+                    const pad = strided ? 3 : 0;
+                    const [aOff, bOff, cOff] = strided ? [5, 2, 7] : [0, 0, 0];
+                    const lda = aCols + pad, ldb = bCols + pad, ldc = n + (strided ? 2 : 0);
+                    const a = normal(rng, dtype, aOff + (aRows - 1) * lda + aCols + pad);
+                    const b = normal(rng, dtype, bOff + (bRows - 1) * ldb + bCols + pad);
+                    const cLen = cOff + (m - 1) * ldc + n + 4;
+                    // Outside the m×n window C holds a sentinel that must survive; inside it is
+                    // NaN when beta = 0 (must be ignored), random otherwise.
+                    const c0 = alloc(dtype, cLen).fill(12345);
+                    const inC = (idx: number): boolean => {
+                      const r = Math.floor((idx - cOff) / ldc), col = idx - cOff - r * ldc;
+                      return idx >= cOff && r < m && col < n;
+                    };
+                    for (let i = 0; i < cLen; i++) if (inC(i)) c0[i] = beta === 0 ? NaN : rng.normal();
+                    const got = c0.slice();
+                    B.gemm(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, got, cOff, ldc);
+                    // Reference in float64 and the error bound from |A|·|B|.
+                    const a64 = Float64Array.from(a), b64 = Float64Array.from(b);
+                    const want = Float64Array.from(c0);
+                    tsBackend.gemm(transA, transB, m, n, k, alpha, a64, aOff, lda, b64, bOff, ldb, beta, want, cOff, ldc);
+                    const absBound = new Float64Array(cLen);
+                    tsBackend.gemm(transA, transB, m, n, k, 1, a64.map(Math.abs), aOff, lda, b64.map(Math.abs), bOff, ldb, 0, absBound, cOff, ldc);
+                    const tol = (i: number): number =>
+                      inC(i) ? (k + 3) * eps * (Math.abs(alpha) * absBound[i]! + (beta === 0 ? 0 : Math.abs(beta * c0[i]!))) + 1e-300 : 0;
+                    assertClose(`gemm ${label} ${dtype} m=${m} n=${n} k=${k} tA=${transA} tB=${transB} α=${alpha} β=${beta} strided=${strided}`,
+                      got, want, tol);
+                  }
+                }
+              }
+            }
+          }
+        });
+      }
+
+      it('k = 0 scales C by beta (beta = 0 clears NaN); m = 0 or n = 0 is a no-op', () => {
+        for (const dtype of DTYPES) {
+          const c = alloc(dtype, 6).fill(NaN);
+          B.gemm(false, false, 2, 3, 0, 1, alloc(dtype, 0), 0, 1, alloc(dtype, 0), 0, 3, 0, c, 0, 3);
+          assert.deepEqual(Array.from(c), [0, 0, 0, 0, 0, 0]);
+          const c2 = alloc(dtype, 3).fill(2);
+          B.gemm(false, false, 1, 3, 0, 1, alloc(dtype, 0), 0, 1, alloc(dtype, 0), 0, 3, 0.5, c2, 0, 3);
+          assert.deepEqual(Array.from(c2), [1, 1, 1]);
+          const c3 = alloc(dtype, 2).fill(7);
+          B.gemm(false, false, 0, 2, 4, 1, alloc(dtype, 0), 0, 4, alloc(dtype, 8), 0, 2, 0, c3, 0, 2);
+          assert.deepEqual(Array.from(c3), [7, 7]);
+        }
+      });
+
+      it('rejects arrays too short for the sizes, mixed dtypes and a leading dimension below the row length', () => {
+        const a = new Float32Array(6), b = new Float32Array(6), c = new Float32Array(4);
+        const check = (code: string, pattern: RegExp) => (e: unknown): boolean => {
+          assert.ok(e instanceof FimkitError, `not a FimkitError: ${String(e)}`);
+          assert.equal(e.code, code);
+          assert.match(e.message, pattern);
+          return true;
+        };
+        assert.throws(() => B.gemm(false, false, 2, 2, 3, 1, a, 1, 3, b, 0, 2, 0, c, 0, 2), check('SHAPE', /a .*too short/));
+        assert.throws(() => B.gemm(false, false, 2, 2, 3, 1, a, 0, 3, b, 0, 2, 0, new Float32Array(3), 0, 2), check('SHAPE', /c .*too short/));
+        assert.throws(() => B.gemm(false, false, 2, 2, 3, 1, a, 0, 2, b, 0, 2, 0, c, 0, 2), check('SHAPE', /leading dimension of a/));
+        assert.throws(() => B.gemm(false, false, 2, 2, 3, 1, a, 0, 3, new Float64Array(6), 0, 2, 0, c, 0, 2), check('DTYPE', /float64.*float32/));
+      });
+    });
+
+    describe('elementwise', () => {
+      const names = Object.keys(Unary) as (keyof typeof Unary)[];
+      // Extra size of the terms that cancel in each formula (see the header): 1 for the bounded
+      // logistic / tanh family, where libm's last bit can matter; 0 where the result is
+      // a single correctly-rounded-ish operation or the two sides use the same expression.
+      const cancelScale = (op: UnaryCode): number =>
+        op === Unary.sigmoid || op === Unary.tanh || op === Unary.softplus || op === Unary.logSigmoid ? 4 : 0;
+      // The reference's erfc is accurate to ~1e-13 relative (src/core/scalar.ts), so gelu gets
+      // that much slack on top, scaled by the size of x·Φ(x) and its derivatives' terms.
+      const geluSlack = (x: number): number => 2e-13 * (1 + Math.abs(x) + x * x * Math.exp(-0.5 * x * x));
+
+      function unaryTol(op: UnaryCode, dtype: DType, x: number, want: number, g = 1): number {
+        const tiny = dtype === 'float32' ? 1.5e-45 : 5e-324; // one subnormal step
+        return 4 * epsilonOf(dtype) * Math.abs(want)
+          + Math.abs(g) * (8 * EPS64 * cancelScale(op) + (op === Unary.gelu ? geluSlack(x) : 0)) + tiny;
+      }
+
+      function inputs(rng: Rng, dtype: DType, n: number): FloatArray {
+        const x = normal(rng, dtype, n, 3);
+        const specials = [0, -0, 1e-3, -1e-3, 0.5, -0.5, 7, -7, 20, -20, 40, -40, 1e4, -1e4];
+        specials.forEach((s, i) => { x[i] = s; });
+        return x;
+      }
+
+      for (const dtype of DTYPES) {
+        it(`${dtype}: unary and unaryMul for orders 0–3 of every Unary code (order 3 is the ts fallback)`, () => {
+          const rng = new Rng(`unary-${label}-${dtype}`);
+          for (const name of names) {
+            const op = Unary[name];
+            for (const n of [1, 3, 17, 257]) {
+              const x = n === 1 ? alloc(dtype, 1).fill(0.3) : inputs(rng, dtype, n);
+              const g = normal(rng, dtype, n);
+              for (let order = 0; order <= 3; order++) {
+                const alpha = 0.1;
+                const got = alloc(dtype, n).fill(NaN), want = alloc(dtype, n);
+                B.unary(op, order, alpha, x, got);
+                tsBackend.unary(op, order, alpha, x, want);
+                assertClose(`${label} unary ${name} order ${order} ${dtype} n=${n}`, got, want,
+                  (i) => unaryTol(op, dtype, x[i]!, want[i]!));
+                const gotM = alloc(dtype, n).fill(NaN), wantM = alloc(dtype, n);
+                B.unaryMul(op, order, alpha, x, g, gotM);
+                tsBackend.unaryMul(op, order, alpha, x, g, wantM);
+                assertClose(`${label} unaryMul ${name} order ${order} ${dtype} n=${n}`, gotM, wantM,
+                  (i) => unaryTol(op, dtype, x[i]!, wantM[i]!, g[i]!));
+              }
+            }
+          }
+        });
+      }
+
+      it('sigmoid, softplus, logSigmoid, tanh and gelu stay finite at ±1e4 for orders 0–2', () => {
+        for (const dtype of DTYPES) {
+          const x = alloc(dtype, 4);
+          x.set([1e4, -1e4, 700, -700]);
+          for (const name of ['sigmoid', 'softplus', 'logSigmoid', 'tanh', 'gelu'] as const) {
+            for (let order = 0; order <= 2; order++) {
+              const out = alloc(dtype, 4);
+              B.unary(Unary[name], order, 0, x, out);
+              for (let i = 0; i < 4; i++) {
+                // Every true value here is representable (|f| ≤ 1e4), so all must be finite.
+                assert.ok(Number.isFinite(out[i]!), `${label} ${name} order ${order} ${dtype} at ${x[i]} gave ${out[i]}`);
+              }
+            }
+          }
+        }
+      });
+
+      it('addRowVectorAct for every activation, with and without bias and pre-activation output', () => {
+        for (const dtype of DTYPES) {
+          const rng = new Rng(`bias-${label}-${dtype}`);
+          for (const [rows, cols] of [[1, 1], [3, 17], [17, 3], [65, 257], [2, 5]] as [number, number][]) {
+            for (const name of names) {
+              const act = Unary[name];
+              for (const withBias of [true, false]) {
+                for (const withPre of [true, false]) {
+                  const x = normal(rng, dtype, rows * cols, 3);
+                  const v = withBias ? normal(rng, dtype, cols) : null;
+                  const got = alloc(dtype, rows * cols).fill(NaN), want = alloc(dtype, rows * cols);
+                  const gotPre = withPre ? alloc(dtype, rows * cols).fill(NaN) : null;
+                  const wantPre = withPre ? alloc(dtype, rows * cols) : null;
+                  B.addRowVectorAct(x, v, rows, cols, act, 0.2, gotPre, got);
+                  tsBackend.addRowVectorAct(x, v, rows, cols, act, 0.2, wantPre, want);
+                  const what = `${label} addRowVectorAct ${name} ${dtype} ${rows}x${cols} bias=${withBias}`;
+                  assertClose(what, got, want, (i) => unaryTol(act, dtype, wantPre ? wantPre[i]! : 0, want[i]!));
+                  if (gotPre && wantPre) assertExact(`${what} pre`, gotPre, wantPre);
+                }
+              }
+            }
+          }
+          // In place (out aliases x), as the layers may call it.
+          const x = normal(rng, dtype, 12);
+          const want = alloc(dtype, 12);
+          tsBackend.addRowVectorAct(x, null, 3, 4, Unary.relu, 0, null, want);
+          B.addRowVectorAct(x, null, 3, 4, Unary.relu, 0, null, x);
+          assertExact(`${label} addRowVectorAct in place`, x, want);
+        }
+      });
+
+      it('binary and axpby match exactly (one rounding per element)', () => {
+        for (const dtype of DTYPES) {
+          const rng = new Rng(`binary-${label}-${dtype}`);
+          for (const n of [1, 3, 17, 257]) {
+            const a = normal(rng, dtype, n), b = normal(rng, dtype, n);
+            for (const name of Object.keys(Binary) as (keyof typeof Binary)[]) {
+              const got = alloc(dtype, n), want = alloc(dtype, n);
+              B.binary(Binary[name], a, b, got);
+              tsBackend.binary(Binary[name], a, b, want);
+              assertExact(`${label} binary ${name} ${dtype} n=${n}`, got, want);
+            }
+            for (const y of [b, null]) {
+              const got = alloc(dtype, n), want = alloc(dtype, n);
+              B.axpby(0.3, a, -1.7, y, got);
+              tsBackend.axpby(0.3, a, -1.7, y, want);
+              assertExact(`${label} axpby ${dtype} n=${n} y=${y ? 'array' : 'null'}`, got, want);
+            }
+          }
+        }
+      });
+
+      it('sumRows (beta 0 and 1), sumCols, softmaxRows and logSumExpRows', () => {
+        for (const dtype of DTYPES) {
+          const eps = epsilonOf(dtype);
+          const rng = new Rng(`rows-${label}-${dtype}`);
+          for (const [rows, cols] of [[1, 1], [1, 3], [3, 17], [17, 1], [65, 257], [257, 65]] as [number, number][]) {
+            const x = normal(rng, dtype, rows * cols, 4);
+            const absColSum = new Float64Array(cols), absRowSum = new Float64Array(rows);
+            for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) {
+              absColSum[c]! += Math.abs(x[r * cols + c]!);
+              absRowSum[r]! += Math.abs(x[r * cols + c]!);
+            }
+            const tag = `${label} ${dtype} ${rows}x${cols}`;
+            for (const beta of [0, 1]) {
+              const start = normal(rng, dtype, cols);
+              const got = start.slice(), want = start.slice();
+              if (beta === 0) got.fill(NaN);
+              B.sumRows(x, rows, cols, beta, got);
+              tsBackend.sumRows(x, rows, cols, beta, want);
+              assertClose(`sumRows β=${beta} ${tag}`, got, want,
+                (c) => 2 * eps * Math.abs(want[c]!) + (rows + 2) * EPS64 * (absColSum[c]! + Math.abs(start[c]!)));
+            }
+            const gotS = alloc(dtype, rows).fill(NaN), wantS = alloc(dtype, rows);
+            B.sumCols(x, rows, cols, gotS);
+            tsBackend.sumCols(x, rows, cols, wantS);
+            assertClose(`sumCols ${tag}`, gotS, wantS, (r) => 2 * eps * Math.abs(wantS[r]!) + (cols + 2) * EPS64 * absRowSum[r]!);
+
+            const gotP = alloc(dtype, rows * cols).fill(NaN), wantP = alloc(dtype, rows * cols);
+            B.softmaxRows(x, rows, cols, gotP);
+            tsBackend.softmaxRows(x, rows, cols, wantP);
+            assertClose(`softmaxRows ${tag}`, gotP, wantP, (i) => (4 * eps + 4 * (cols + 2) * EPS64) * Math.abs(wantP[i]!) + 1e-300);
+
+            const gotL = alloc(dtype, rows).fill(NaN), wantL = alloc(dtype, rows);
+            B.logSumExpRows(x, rows, cols, gotL);
+            tsBackend.logSumExpRows(x, rows, cols, wantL);
+            assertClose(`logSumExpRows ${tag}`, gotL, wantL, (r) => 2 * eps * Math.abs(wantL[r]!) + 4 * (cols + 2) * EPS64 * (1 + Math.abs(wantL[r]!)));
+          }
+          // Special rows: all −∞ (log-sum-exp −∞), a NaN (propagates), a +∞ (NaN like the reference).
+          const special = alloc(dtype, 9);
+          special.set([-Infinity, -Infinity, -Infinity, 1, NaN, 2, 0, Infinity, 1]);
+          const gotL = alloc(dtype, 3), wantL = alloc(dtype, 3);
+          B.logSumExpRows(special, 3, 3, gotL);
+          tsBackend.logSumExpRows(special, 3, 3, wantL);
+          assertExact(`${label} logSumExpRows special rows`, gotL, wantL);
+          const gotP = alloc(dtype, 9), wantP = alloc(dtype, 9);
+          B.softmaxRows(special, 3, 3, gotP);
+          tsBackend.softmaxRows(special, 3, 3, wantP);
+          assertExact(`${label} softmaxRows special rows`, gotP, wantP);
+        }
+      });
+
+      it('im2col and col2im with stride and padding match exactly', () => {
+        const geometries: Omit<Conv2dGeometry, 'outH' | 'outW'>[] = [
+          { batch: 2, channels: 3, height: 7, width: 6, kernelH: 3, kernelW: 3, strideH: 1, strideW: 1, padH: 1, padW: 1 },
+          { batch: 1, channels: 2, height: 9, width: 8, kernelH: 3, kernelW: 2, strideH: 2, strideW: 3, padH: 1, padW: 0 },
+          { batch: 3, channels: 1, height: 5, width: 5, kernelH: 5, kernelW: 5, strideH: 1, strideW: 1, padH: 2, padW: 2 },
+          { batch: 1, channels: 4, height: 1, width: 1, kernelH: 1, kernelW: 1, strideH: 1, strideW: 1, padH: 0, padW: 0 },
+        ];
+        for (const dtype of DTYPES) {
+          const rng = new Rng(`conv-${label}-${dtype}`);
+          for (const g0 of geometries) {
+            const g: Conv2dGeometry = {
+              ...g0,
+              outH: Math.floor((g0.height + 2 * g0.padH - g0.kernelH) / g0.strideH) + 1,
+              outW: Math.floor((g0.width + 2 * g0.padW - g0.kernelW) / g0.strideW) + 1,
+            };
+            const imageLen = g.batch * g.channels * g.height * g.width;
+            const colLen = g.batch * g.outH * g.outW * g.channels * g.kernelH * g.kernelW;
+            const x = normal(rng, dtype, imageLen);
+            const got = alloc(dtype, colLen).fill(NaN), want = alloc(dtype, colLen);
+            B.im2col(x, g, got);
+            tsBackend.im2col(x, g, want);
+            assertExact(`${label} im2col ${dtype} ${JSON.stringify(g0)}`, got, want);
+            const cols = normal(rng, dtype, colLen);
+            const gotI = alloc(dtype, imageLen).fill(NaN), wantI = alloc(dtype, imageLen);
+            B.col2im(cols, g, gotI);
+            tsBackend.col2im(cols, g, wantI);
+            assertExact(`${label} col2im ${dtype} ${JSON.stringify(g0)}`, gotI, wantI);
+          }
+        }
+      });
+
+      it('adamStep (with and without weight decay) over several steps', () => {
+        for (const dtype of DTYPES) {
+          const eps = epsilonOf(dtype);
+          const rng = new Rng(`adam-${label}-${dtype}`);
+          for (const n of [1, 3, 17, 257]) {
+            for (const wd of [0, 0.01]) {
+              const p = normal(rng, dtype, n), m = alloc(dtype, n), v = alloc(dtype, n);
+              const p2 = p.slice(), m2 = m.slice(), v2 = v.slice();
+              for (let step = 1; step <= 3; step++) {
+                const grad = normal(rng, dtype, n);
+                B.adamStep(p, grad, m, v, 1e-3, 0.9, 0.999, 1e-8, wd, step);
+                tsBackend.adamStep(p2, grad, m2, v2, 1e-3, 0.9, 0.999, 1e-8, wd, step);
+                // One step moves a parameter by ≤ lr·|m̂|/√v̂ ~ lr; the update is a few roundings.
+                const tag = `${label} adamStep ${dtype} n=${n} wd=${wd} step=${step}`;
+                assertClose(`${tag} param`, p, p2, (i) => 4 * eps * Math.abs(p2[i]!) + 1e-3 * 16 * EPS64 + 1e-300);
+                assertClose(`${tag} m`, m, m2, (i) => 2 * eps * Math.abs(m2[i]!) + 1e-300);
+                assertClose(`${tag} v`, v, v2, (i) => 2 * eps * Math.abs(v2[i]!) + 1e-300);
+              }
+            }
+          }
+        }
+      });
+
+      it('rejects mixed dtypes and too-short outputs with FimkitError', () => {
+        assert.throws(() => B.addRowVectorAct(new Float32Array(6), new Float64Array(3), 2, 3, Unary.relu, 0, null, new Float32Array(6)),
+          (e: unknown) => e instanceof FimkitError && e.code === 'DTYPE');
+        assert.throws(() => B.softmaxRows(new Float64Array(6), 2, 3, new Float64Array(5)),
+          (e: unknown) => e instanceof FimkitError && e.code === 'SHAPE');
+        assert.throws(() => B.sumRows(new Float32Array(5), 2, 3, 0, new Float32Array(3)),
+          (e: unknown) => e instanceof FimkitError && e.code === 'SHAPE');
+      });
+    });
+  });
+}
