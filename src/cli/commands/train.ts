@@ -17,7 +17,7 @@ import { OPTIMIZER_NAMES, SCHEDULE_KINDS, describeSchedule, type OptimizerConfig
 import { FileCheckpointStore } from '../../train/checkpoint-file.js';
 import { CHECKPOINT_FILE, type EpochMetrics, type RunConfig } from '../../train/checkpoint.js';
 import { formatDuration, formatRate } from '../../train/progress.js';
-import { train, type ScheduleOptions, type TrainResult } from '../../train/trainer.js';
+import { train, validateTrainingSetup, type ScheduleOptions, type TrainResult } from '../../train/trainer.js';
 import { UsageError, type FlagSpec, type ParsedArgs } from '../args.js';
 import { EXIT_INTERRUPTED, EXIT_OK, type CliIO, type Command } from '../command.js';
 import { BACKEND_FLAG, DATA_FLAG, DOWNLOAD_FLAG, DTYPE_FLAG, JSON_FLAG, QUIET_FLAG, SEED_FLAG } from '../common-flags.js';
@@ -301,10 +301,13 @@ async function run(args: ParsedArgs, io: CliIO): Promise<number> {
     'init-model': initModel ?? null,
   };
 
+  // Fail on data that does not fit before anything is printed or created.
+  validateTrainingSetup(model, likelihood, trainSet, testSet);
+
   const checkpointEvery = num(f, 'checkpoint-every')!;
   const header =
     `fimkit train: ${trainSet.name} (${trainSet.length} train, ${testSet.length} test samples)\n` +
-    `  model ${describeModel(model)} ${initModel === undefined ? activation : ''} (${model.numParams().toLocaleString('en-US')} parameters, ${dtype}), ${likelihood.name} likelihood\n` +
+    `  model ${describeModel(model)}${initModel === undefined ? ` ${activation}` : ` from ${initModel}`} (${model.numParams().toLocaleString('en-US')} parameters, ${dtype}), ${likelihood.name} likelihood\n` +
     `  ${optName} lr ${lr} (${describeSchedule({ ...schedule, lr, totalSteps } as Parameters<typeof describeSchedule>[0])}), batch ${batchSize}, ${epochs} epochs of ${stepsPerEpoch} steps, seed ${seed}\n` +
     `  backend ${backend.name} (${backend.threads} thread${backend.threads === 1 ? '' : 's'}); output ${outDir}`;
   note(header);
