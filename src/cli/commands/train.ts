@@ -25,7 +25,7 @@ import { fimkitVersion } from '../version.js';
 
 const DEFAULT_LR: Record<OptimizerName, number> = { adam: 1e-3, adamw: 1e-3, sgd: 1e-2 };
 const DEFAULT_HIDDEN = [256, 256];
-const DEFAULT_CHECKPOINT_EVERY = 200;
+const DEFAULT_CHECKPOINT_EVERY = 500;
 
 const FLAGS: FlagSpec[] = [
   DATA_FLAG,
