@@ -13,6 +13,8 @@ import { buildModel, mlpSpec, parseArchitecture, type Sequential } from '../src/
 import type { OptimizerConfig } from '../src/optim/index.js';
 import { train, MemoryCheckpointStore, ProgressReporter, evaluate, type TrainOptions } from '../src/train/index.js';
 import { FileCheckpointStore } from '../src/train/checkpoint-file.js';
+import { getBackend, setBackend } from '../src/core/backends/index.js';
+import { BACKENDS } from './helpers.js';
 
 function isCode(code: string): (e: unknown) => boolean {
   return (e: unknown) => e instanceof FimkitError && e.code === code;
@@ -85,8 +87,36 @@ const OPTIMIZERS: OptimizerConfig[] = [
   { name: 'adamw', lr: 0.01, weightDecay: 0.05 },
 ];
 
-test('a run stopped mid-epoch and resumed ends bit-identical to an uninterrupted run', async () => {
+test('a run stopped mid-epoch and resumed ends bit-identical to an uninterrupted run (every backend)', async () => {
   const { train: tr, test: te } = blobs(203, 60); // 203 = 12·16 + 11: a partial last batch
+  const previous = getBackend();
+  try {
+    for (const backend of BACKENDS) {
+      setBackend(backend);
+      await resumeEquivalence(tr, te);
+    }
+  } finally {
+    setBackend(previous);
+  }
+  // Resuming on another backend is refused: its kernels round differently.
+  if (BACKENDS.length > 1) {
+    const store = new MemoryCheckpointStore();
+    const opts: TrainOptions = {
+      model: tinyModel(1), likelihood: makeLikelihood('categorical'), train: tr, optimizer: { name: 'adam', lr: 0.01 },
+      epochs: 1, batchSize: 16, seed: 0, checkpoint: store,
+    };
+    try {
+      setBackend(BACKENDS[0]!);
+      await train({ ...opts, stopAfterSteps: 2 });
+      setBackend(BACKENDS[1]!);
+      await assert.rejects(train({ ...opts, resume: true }), new RegExp(`backend: checkpoint has "${BACKENDS[0]}", this run has "${BACKENDS[1]}"`));
+    } finally {
+      setBackend(previous);
+    }
+  }
+});
+
+async function resumeEquivalence(tr: Dataset, te: Dataset): Promise<void> {
   for (const optimizer of OPTIMIZERS) {
     const base = (model: Sequential): TrainOptions => ({
       model, likelihood: makeLikelihood('categorical'), train: tr, test: te, optimizer,
@@ -117,7 +147,7 @@ test('a run stopped mid-epoch and resumed ends bit-identical to an uninterrupted
       assert.deepEqual(strip(b2), strip(a), `${optimizer.name}: per-epoch metrics after resuming at step ${stopAt}`);
     }
   }
-});
+}
 
 test('resuming a finished run changes nothing; the same seed reproduces, another seed differs', async () => {
   const { train: tr, test: te } = blobs(96, 30);

@@ -22,7 +22,7 @@ export interface ProgressState {
   loss: number;
   /** Training throughput measured in this session. */
   samplesPerSecond: number;
-  /** Estimated seconds until the run ends (training and evaluation). */
+  /** Estimated seconds of training left in the run (at the measured rate; evaluation excluded). */
   etaSeconds: number;
 }
 

@@ -96,7 +96,7 @@ const FLAGS: FlagSpec[] = [
     description: 'Also checkpoint every N steps within an epoch (0: only at epoch ends). Checkpoints are written atomically.',
     group: 'Run',
   },
-  { name: 'resume', type: 'boolean', description: 'Continue the run in --out from its checkpoint; refuses if any setting differs.', group: 'Run' },
+  { name: 'resume', type: 'boolean', description: 'Continue the run in --out from its checkpoint; refuses if any setting differs (the backend included: kernels round differently).', group: 'Run' },
   QUIET_FLAG,
   JSON_FLAG,
 ];
@@ -308,7 +308,7 @@ async function run(args: ParsedArgs, io: CliIO): Promise<number> {
   const header =
     `fimkit train: ${trainSet.name} (${trainSet.length} train, ${testSet.length} test samples)\n` +
     `  model ${describeModel(model)}${initModel === undefined ? ` ${activation}` : ` from ${initModel}`} (${model.numParams().toLocaleString('en-US')} parameters, ${dtype}), ${likelihood.name} likelihood\n` +
-    `  ${optName} lr ${lr} (${describeSchedule({ ...schedule, lr, totalSteps } as Parameters<typeof describeSchedule>[0])}), batch ${batchSize}, ${epochs} epochs of ${stepsPerEpoch} steps, seed ${seed}\n` +
+    `  ${optName} lr ${lr} (${describeSchedule({ ...schedule, lr, totalSteps } as Parameters<typeof describeSchedule>[0])}), batch ${batchSize}, ${epochs} epoch${epochs === 1 ? "" : "s"} of ${stepsPerEpoch} steps, seed ${seed}\n` +
     `  backend ${backend.name} (${backend.threads} thread${backend.threads === 1 ? '' : 's'}); output ${outDir}`;
   note(header);
 
