@@ -5,7 +5,7 @@
     {
       "target_name": "fimkit_native",
       "sources": ["native/fimkit_native.c"],
-      "cflags_c": ["-std=gnu11", "-O3", "-ffp-contract=off", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "cflags_c": ["-std=gnu11", "-O3", "-ffp-contract=off", "-fno-math-errno", "-Wall", "-Wextra", "-Wno-unused-parameter"],
       "libraries": [
         "-l<!(node -p \"process.env.FIMKIT_BLAS_LIB || 'openblas'\")",
         "-lm"

@@ -304,13 +304,43 @@ export function logSumExpRows_f64(x: usize, rows: i32, cols: i32, out: usize): v
 
 // ------------------------------------------------------------------ Adam
 
+// The update is bound by divisions and square roots, so two f64 lanes at a time; the
+// operations and their order are those of the reference (IEEE division and square root are
+// exact-rounded, so lanes give the same bits as scalar code).
+// @ts-ignore: decorator
+@inline function adamLanes(p: v128, g: v128, m: v128, v: v128, b1: v128, c1: v128, b2: v128, c2: v128,
+  lr: v128, bc1: v128, bc2: v128, eps: v128, decay: v128, out: usize): void {
+  const mi = f64x2.add(f64x2.mul(b1, m), f64x2.mul(c1, g));
+  const vi = f64x2.add(f64x2.mul(b2, v), f64x2.mul(f64x2.mul(c2, g), g));
+  const step = f64x2.div(f64x2.mul(lr, f64x2.div(mi, bc1)), f64x2.add(f64x2.sqrt(f64x2.div(vi, bc2)), eps));
+  v128.store(out, f64x2.sub(f64x2.mul(p, decay), step));
+  v128.store(out, mi, 16);
+  v128.store(out, vi, 32);
+}
+
+// Scratch for one pair of lanes: new param, m, v (48 bytes).
+const ADAM_LANES: usize = memory.data(48, 16);
+
 /** Bias-corrected Adam with decoupled weight decay, as the reference backend computes it. */
 export function adamStep_f32(param: usize, grad: usize, m: usize, v: usize, n: i32,
   lr: f64, beta1: f64, beta2: f64, eps: f64, wd: f64, step: f64): void {
   const bc1 = 1 - Math.pow(beta1, step);
   const bc2 = 1 - Math.pow(beta2, step);
   const decay = 1 - lr * wd;
-  for (let i = 0; i < n; i++) {
+  const vb1 = f64x2.splat(beta1), vc1 = f64x2.splat(1 - beta1), vb2 = f64x2.splat(beta2), vc2 = f64x2.splat(1 - beta2);
+  const vlr = f64x2.splat(lr), vbc1 = f64x2.splat(bc1), vbc2 = f64x2.splat(bc2), veps = f64x2.splat(eps), vdecay = f64x2.splat(decay);
+  let i = 0;
+  for (; i + 2 <= n; i += 2) {
+    const off = <usize>i << 2;
+    adamLanes(
+      f64x2.promote_low_f32x4(v128.load64_zero(param + off)), f64x2.promote_low_f32x4(v128.load64_zero(grad + off)),
+      f64x2.promote_low_f32x4(v128.load64_zero(m + off)), f64x2.promote_low_f32x4(v128.load64_zero(v + off)),
+      vb1, vc1, vb2, vc2, vlr, vbc1, vbc2, veps, vdecay, ADAM_LANES);
+    v128.store64_lane(param + off, f32x4.demote_f64x2_zero(v128.load(ADAM_LANES)), 0);
+    v128.store64_lane(m + off, f32x4.demote_f64x2_zero(v128.load(ADAM_LANES, 16)), 0);
+    v128.store64_lane(v + off, f32x4.demote_f64x2_zero(v128.load(ADAM_LANES, 32)), 0);
+  }
+  for (; i < n; i++) {
     const off = <usize>i << 2;
     const gi = <f64>load<f32>(grad + off);
     const mi = beta1 * <f64>load<f32>(m + off) + (1 - beta1) * gi;
@@ -326,7 +356,18 @@ export function adamStep_f64(param: usize, grad: usize, m: usize, v: usize, n: i
   const bc1 = 1 - Math.pow(beta1, step);
   const bc2 = 1 - Math.pow(beta2, step);
   const decay = 1 - lr * wd;
-  for (let i = 0; i < n; i++) {
+  const vb1 = f64x2.splat(beta1), vc1 = f64x2.splat(1 - beta1), vb2 = f64x2.splat(beta2), vc2 = f64x2.splat(1 - beta2);
+  const vlr = f64x2.splat(lr), vbc1 = f64x2.splat(bc1), vbc2 = f64x2.splat(bc2), veps = f64x2.splat(eps), vdecay = f64x2.splat(decay);
+  let i = 0;
+  for (; i + 2 <= n; i += 2) {
+    const off = <usize>i << 3;
+    adamLanes(v128.load(param + off), v128.load(grad + off), v128.load(m + off), v128.load(v + off),
+      vb1, vc1, vb2, vc2, vlr, vbc1, vbc2, veps, vdecay, ADAM_LANES);
+    v128.store(param + off, v128.load(ADAM_LANES));
+    v128.store(m + off, v128.load(ADAM_LANES, 16));
+    v128.store(v + off, v128.load(ADAM_LANES, 32));
+  }
+  for (; i < n; i++) {
     const off = <usize>i << 3;
     const gi = load<f64>(grad + off);
     const mi = beta1 * load<f64>(m + off) + (1 - beta1) * gi;
