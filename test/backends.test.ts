@@ -125,6 +125,36 @@ describe('backend availability', () => {
     assert.match(r.out, /ERR BACKEND backend 'wasm' is not available: FIMKIT_WASM_VARIANT must be 'relaxed' or 'simd', got 'nonsense'/);
   });
 
+  it('without Node globals (a browser bundle) native reports itself unavailable and wasm loads through initWasmBackend', () => {
+    const wasmFile = fileURLToPath(new URL(`../wasm/${WASM_FILES.simd}`, import.meta.url));
+    const nativeJs = fileURLToPath(new URL('../src/core/backends/native.js', import.meta.url));
+    const wasmJs = fileURLToPath(new URL('../src/core/backends/wasm.js', import.meta.url));
+    const r = child({}, `
+      import { readFileSync } from 'node:fs';
+      const bytes = readFileSync(${JSON.stringify(wasmFile)});
+      Object.defineProperty(globalThis, 'process', { value: undefined, configurable: true, writable: true });
+      const n = await import(${JSON.stringify(nativeJs)});
+      const w = await import(${JSON.stringify(wasmJs)});
+      console.log('NATIVE', n.loadNativeBackend().reason);
+      console.log('WASM-SYNC', w.loadWasmBackend().reason);
+      const b = await w.initWasmBackend({ simd: bytes });
+      const c = new Float64Array(4);
+      b.gemm(false, false, 2, 2, 1, 1, new Float64Array([1, 2]), 0, 1, new Float64Array([3, 4]), 0, 2, 0, c, 0, 2);
+      console.log('WASM-ASYNC', b.name, c.join(','), w.loadWasmBackend() === b);`);
+    assert.match(r.out, /NATIVE not running under Node/, r.out);
+    assert.match(r.out, /WASM-SYNC .*call `await initWasmBackend\(\)` first/, r.out);
+    assert.match(r.out, /WASM-ASYNC wasm 3,4,6,8 true/, r.out);
+  });
+
+  it('initWasmBackend() with no argument finds dist/wasm next to the module', async () => {
+    const { initWasmBackend } = await import('../src/core/backends/wasm.js');
+    const b = await initWasmBackend();
+    assert.equal(b.name, 'wasm');
+    const c = new Float32Array(1);
+    b.gemm(true, true, 1, 1, 2, 2, new Float32Array([1, 2]), 0, 1, new Float32Array([3, 4]), 0, 2, 0, c, 0, 1);
+    assert.equal(c[0], 22);
+  });
+
   it('native honours FIMKIT_THREADS and rejects a malformed value', { skip: !availableBackends().includes('native') && 'native backend not built here' }, () => {
     const code = `const m = await import(${JSON.stringify(indexJs)}); try { console.log('THREADS', m.loadBackend('native').threads); } catch (e) { console.log('ERR', e.message); }`;
     assert.match(child({ FIMKIT_THREADS: '1' }, code).out, /THREADS 1\b/);
