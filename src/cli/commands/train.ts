@@ -418,7 +418,7 @@ export const trainCommand: Command = {
     'Examples:',
     '  fimkit train                                   # embedded Fashion-MNIST subset, 784-256-256-10, Adam',
     '  fimkit train --data fashion-mnist --epochs 5 --out runs/fmnist',
-    '  fimkit train --data synthetic:blobs?k=3 --arch 16-3 --optimizer sgd --lr 0.1 --schedule cosine',
+    "  fimkit train --data 'synthetic:blobs?k=3' --arch 16-3 --optimizer sgd --lr 0.1 --schedule step",
     '  fimkit train --resume --out runs/fmnist --data fashion-mnist --epochs 5',
     '',
     'Exit codes: 0 done, 1 error, 2 bad usage, 130 interrupted (checkpoint saved).',
