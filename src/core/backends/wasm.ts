@@ -151,10 +151,6 @@ class WasmKernels {
     }
   }
 
-  view(like: FloatArray): FloatArray {
-    return isF32(like) ? this.f32 : this.f64;
-  }
-
   /** Copies src[off .. off+n) to byte address `ptr`. */
   put(src: FloatArray, off: number, n: number, ptr: number): void {
     if (n === 0) return;
@@ -211,8 +207,8 @@ function makeBackend(instance: WebAssembly.Instance, variant: WasmVariant | 'cus
       w.commit();
       w.put(a, aOff, aSpan, pa);
       w.put(b, bOff, bSpan, pb);
-      // With beta = 0 and dense rows the old C is not needed; otherwise copy it (the gaps
-      // between rows when ldc > n are copied back unchanged below only row by row).
+      // With beta = 0 the old C is never read, so it is not copied in; the result goes back
+      // row by row when ldc > n so the caller's elements between rows stay untouched.
       if (beta !== 0) w.put(c, cOff, cSpan, pc);
       if (f32) k.gemm_f32(transA ? 1 : 0, transB ? 1 : 0, m, n, k_, alpha, pa, lda, pb, ldb, beta, pc, ldc, w.work);
       else k.gemm_f64(transA ? 1 : 0, transB ? 1 : 0, m, n, k_, alpha, pa, lda, pb, ldb, beta, pc, ldc, w.work);
