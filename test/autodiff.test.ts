@@ -103,7 +103,7 @@ for (const backend of BACKENDS) {
         };
         const params = [x, w1, b1, w2];
         const vs = params.map((p) => Tensor.uniform(p.shape, rng, -1, 1, 'float64'));
-        const hv = hvp(f, params, vs);
+        const hv = hvp(() => f(x, w1, b1, w2), params, vs);
         const gradAt = (): Float64Array => {
           const leaves = params.map((p) => new Tensor(p.data, p.shape, true));
           const gs = grad(f(...(leaves as [Tensor, Tensor, Tensor, Tensor])), leaves);
@@ -116,7 +116,7 @@ for (const backend of BACKENDS) {
 
         // Forward mode: J·v of the network output.
         const net = (xx: Tensor, a: Tensor, b: Tensor, c: Tensor): Tensor => F.linear(F.activation(act, F.linear(xx, a, b)), c, null);
-        const { tangent } = jvp(net, params, vs);
+        const { tangent } = jvp(() => net(x, w1, b1, w2), params, vs);
         const numJ = numericalDirectional(() => net(...(params as [Tensor, Tensor, Tensor, Tensor])).data, params.map((p) => p.data), vs.map((v) => v.data));
         const errJ = maxRelativeError(tangent.data, numJ, 1e-6);
         assert.ok(errJ < TOL, `jvp through ${act}: relative error ${errJ.toExponential(2)}`);

@@ -141,44 +141,61 @@ export function backward(loss: Tensor, gradOutput?: Tensor): void {
   });
 }
 
-/** (f(x), ∇f(x)) for a scalar function of several tensors. */
-export function valueAndGrad(f: (...xs: Tensor[]) => Tensor, xs: readonly Tensor[]): { value: Tensor; grads: Tensor[] } {
-  const leaves = xs.map((x) => asLeaf(x));
-  const value = f(...leaves);
-  return { value, grads: grad(value, leaves) };
+/**
+ * Runs `fn` with every tensor of `wrt` marked as requiring a gradient, restoring the flags after:
+ * lets the second-order tools differentiate w.r.t. data inputs as well as parameters.
+ */
+function withRequiresGrad<T>(wrt: readonly Tensor[], fn: () => T): T {
+  const prev = wrt.map((t) => t.requiresGrad);
+  wrt.forEach((t) => (t.requiresGrad = true));
+  try {
+    return fn();
+  } finally {
+    wrt.forEach((t, i) => (t.requiresGrad = prev[i]!));
+  }
 }
 
-function asLeaf(x: Tensor): Tensor {
-  const t = new Tensor(x.data, x.shape, true);
-  t.name = x.name;
-  return t;
-}
-
-/** Hessian–vector product H·v of a scalar function at x (double backward). */
-export function hvp(f: (...xs: Tensor[]) => Tensor, xs: readonly Tensor[], vs: readonly Tensor[]): Tensor[] {
-  const leaves = xs.map((x) => asLeaf(x));
-  const y = f(...leaves);
-  const gs = grad(y, leaves, { createGraph: true });
-  let dot: Tensor | null = null;
-  gs.forEach((g, i) => {
-    const term = sum(mul(g, vs[i]!));
-    dot = dot ? add(dot, term) : term;
+/** The value of a scalar function f() and its gradient w.r.t. the tensors it reads in `wrt`. */
+export function valueAndGrad(f: () => Tensor, wrt: readonly Tensor[]): { value: Tensor; grads: Tensor[] } {
+  return withRequiresGrad(wrt, () => {
+    const value = f();
+    return { value: value.detach(), grads: grad(value, wrt) };
   });
-  return grad(dot!, leaves);
 }
 
 /**
- * Forward mode: J·v for y = f(xs), by differentiating the (linear) vjp u ↦ Jᵀu w.r.t. u.
- * Returns the output and its tangent.
+ * Hessian–vector product H·v of the scalar f() w.r.t. the tensors `wrt` (double backward).
+ * `f` closes over those tensors (model parameters, inputs): `hvp(() => loss(model(x)), params, vs)`.
  */
-export function jvp(f: (...xs: Tensor[]) => Tensor, xs: readonly Tensor[], vs: readonly Tensor[]): { value: Tensor; tangent: Tensor } {
-  if (vs.length !== xs.length) fail('SHAPE', `jvp: ${vs.length} tangents for ${xs.length} inputs`);
-  const leaves = xs.map((x) => asLeaf(x));
-  const y = f(...leaves);
-  const u = new Tensor(zerosLike(y).data, y.shape, true);
-  const jtu = grad(y, leaves, { gradOutputs: [u], createGraph: true });
-  const used = jtu.map((g, i) => ({ g, v: vs[i]! })).filter(({ g }) => g.requiresGrad);
-  if (used.length === 0) return { value: y.detach(), tangent: zerosLike(y) };
-  const [tangent] = grad(used.map((p) => p.g), [u], { gradOutputs: used.map((p) => p.v) });
-  return { value: y.detach(), tangent: tangent! };
+export function hvp(f: () => Tensor, wrt: readonly Tensor[], vs: readonly Tensor[]): Tensor[] {
+  if (vs.length !== wrt.length) fail('SHAPE', `hvp: ${vs.length} vectors for ${wrt.length} tensors`);
+  return withRequiresGrad(wrt, () => {
+    const y = f();
+    const gs = grad(y, wrt, { createGraph: true });
+    let dot: Tensor | null = null;
+    gs.forEach((g, i) => {
+      if (!g.requiresGrad) return; // f is linear in this tensor: no second-order term
+      const term = sum(mul(g, vs[i]!));
+      dot = dot ? add(dot, term) : term;
+    });
+    if (dot === null) return wrt.map((t) => zerosLike(t));
+    return grad(dot, wrt);
+  });
+}
+
+/**
+ * Forward mode: the Jacobian–vector product J·v of y = f() w.r.t. the tensors `wrt`, by
+ * differentiating the (linear) vjp u ↦ Jᵀu w.r.t. u. Returns the output and its tangent.
+ */
+export function jvp(f: () => Tensor, wrt: readonly Tensor[], vs: readonly Tensor[]): { value: Tensor; tangent: Tensor } {
+  if (vs.length !== wrt.length) fail('SHAPE', `jvp: ${vs.length} tangents for ${wrt.length} tensors`);
+  return withRequiresGrad(wrt, () => {
+    const y = f();
+    const u = new Tensor(zerosLike(y).data, y.shape, true);
+    const jtu = grad(y, wrt, { gradOutputs: [u], createGraph: true });
+    const used = jtu.map((g, i) => ({ g, v: vs[i]! })).filter(({ g }) => g.requiresGrad);
+    if (used.length === 0) return { value: y.detach(), tangent: zerosLike(y) };
+    const [tangent] = grad(used.map((p) => p.g), [u], { gradOutputs: used.map((p) => p.v) });
+    return { value: y.detach(), tangent: tangent! };
+  });
 }
