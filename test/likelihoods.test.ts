@@ -395,7 +395,8 @@ for (const cs of CASES) {
     const v = rng.fillNormal(new Float64Array(B * T));
     const cov = lik.covariance(hb, B, T);
     forEachBackend((backend) => {
-      const [hv] = hvp((x) => lik.nll(x, ys), [Tensor.param(hb, [B, T])], [Tensor.from(v, [B, T], 'float64')]);
+      const hT = Tensor.param(hb, [B, T]);
+      const [hv] = hvp(() => lik.nll(hT, ys), [hT], [Tensor.from(v, [B, T], 'float64')]);
       for (let b = 0; b < B; b++) {
         for (let a = 0; a < T; a++) {
           let expect = 0;
