@@ -315,7 +315,8 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       sessionSamples += b;
       sessionTrainSeconds += now() - tStep;
 
-      const stopHere = (o.stopAfterSteps !== undefined && pos.globalStep >= o.stopAfterSteps) || (o.shouldStop?.() ?? false);
+      const reachedStop = o.stopAfterSteps !== undefined && pos.globalStep >= o.stopAfterSteps;
+      const stopHere = reachedStop || (o.shouldStop?.() ?? false);
       const endOfEpoch = pos.stepInEpoch === stepsPerEpoch;
       // The epoch-end checkpoint is written after evaluation; a mid-epoch one here.
       const checkpointed = !endOfEpoch && o.checkpoint !== undefined && (stopHere || (checkpointEvery > 0 && pos.globalStep % checkpointEvery === 0));
@@ -332,11 +333,11 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
         samplesPerSecond: rate,
         etaSeconds: rate > 0 ? remainingSamples() / rate : NaN,
       });
-      if (stopHere && !endOfEpoch) {
-        status = o.stopAfterSteps !== undefined && pos.globalStep >= o.stopAfterSteps ? 'stopped' : 'interrupted';
-        break outer;
+      if (stopHere) {
+        status = reachedStop ? 'stopped' : 'interrupted';
+        // Mid-epoch the checkpoint is written; at an epoch end, evaluate and checkpoint first.
+        if (!endOfEpoch) break outer;
       }
-      if (stopHere) status = o.stopAfterSteps !== undefined && pos.globalStep >= o.stopAfterSteps ? 'stopped' : 'interrupted';
       if (now() - lastYield > 0.2) {
         await yieldToEventLoop();
         lastYield = now();
@@ -366,6 +367,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     if (status !== 'completed') break;
   }
   progress.clear();
+  if (pos.epoch >= o.epochs) status = 'completed'; // a stop request on the very last step came too late
 
   const last = epochs[epochs.length - 1];
   const sessionSeconds = now() - t0;
