@@ -19,4 +19,6 @@ export * from './nn/index.js';
 export * from './likelihoods/index.js';
 export * from './optim/index.js';
 export * from './data/index.js';
+export * from './train/index.js';
+export { FileCheckpointStore } from './train/checkpoint-file.js';
 export { writeFileAtomic, writeJsonAtomic } from './io/atomic.js';

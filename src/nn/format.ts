@@ -20,6 +20,7 @@
  */
 import { allocArray, isDType, type DType, type FloatArray } from '../core/dtype.js';
 import { fail, shapeStr, FimkitError } from '../core/errors.js';
+import { decodeFloatArray, encodeFloatArray } from '../io/base64.js';
 import { sizeOf } from '../core/tensor.js';
 import { LAYER_TYPES } from './layers.js';
 import { buildModel, type ModelSpec, type Sequential } from './sequential.js';
@@ -43,31 +44,17 @@ export interface ModelJSON extends ModelSpec {
 
 export type WeightEncoding = 'array' | 'base64';
 
-function isLittleEndian(): boolean {
-  return new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-}
-
 function toBase64(a: FloatArray): string {
-  if (!isLittleEndian()) fail('IO', 'base64 weights need a little-endian host');
-  const bytes = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-  let bin = '';
-  for (let i = 0; i < bytes.length; i += 0x8000) bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(bin);
+  return encodeFloatArray(a).base64;
 }
 
 function fromBase64(s: string, dtype: DType, name: string, expected: number): FloatArray {
-  let bin: string;
   try {
-    bin = atob(s);
-  } catch {
-    fail('MODEL_FORMAT', `weight '${name}': "base64" is not valid base64`);
+    return decodeFloatArray({ dtype, length: expected, base64: s }, `weight '${name}'`);
+  } catch (e) {
+    if (e instanceof FimkitError) fail('MODEL_FORMAT', e.message);
+    throw e;
   }
-  const bytes = Uint8Array.from(bin, (c) => c.charCodeAt(0));
-  const width = dtype === 'float32' ? 4 : 8;
-  if (bytes.length !== expected * width) fail('MODEL_FORMAT', `weight '${name}': base64 holds ${bytes.length} bytes, ${dtype} shape needs ${expected * width}`);
-  const out = allocArray(dtype, expected);
-  new Uint8Array(out.buffer).set(bytes);
-  return out;
 }
 
 export function modelToJSON(model: Sequential, meta?: Record<string, unknown>, encoding: WeightEncoding = 'array'): ModelJSON {

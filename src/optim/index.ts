@@ -7,7 +7,7 @@ export * from './optimizer.js';
 export { Sgd, type SgdOptions } from './sgd.js';
 export { Adam, AdamW, type AdamOptions } from './adam.js';
 export * from './schedule.js';
-export { encodeFloatArray, decodeFloatArray, type EncodedArray } from './encode.js';
+export { encodeFloatArray, decodeFloatArray, type EncodedArray } from '../io/base64.js';
 
 /** Serializable description of an optimiser; `makeOptimizer` builds it. */
 export interface OptimizerConfig {

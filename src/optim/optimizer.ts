@@ -8,7 +8,7 @@
 import type { FloatArray } from '../core/dtype.js';
 import { fail, shapeStr } from '../core/errors.js';
 import type { Tensor } from '../core/tensor.js';
-import { decodeFloatArray, encodeFloatArray, type EncodedArray } from './encode.js';
+import { decodeFloatArray, encodeFloatArray, type EncodedArray } from '../io/base64.js';
 
 export type OptimizerName = 'sgd' | 'adam' | 'adamw';
 export const OPTIMIZER_NAMES: readonly OptimizerName[] = ['sgd', 'adam', 'adamw'];

@@ -20,9 +20,9 @@ import { Rng } from '../core/rng.js';
 import { Tensor, sizeOf } from '../core/tensor.js';
 import { batchOf, validateDataset, type Dataset } from '../data/dataset.js';
 import type { Likelihood } from '../likelihoods/likelihood.js';
-import { MODEL_FORMAT, MODEL_VERSION, modelFromJSON, type ModelJSON, type WeightJSON } from '../nn/format.js';
+import { modelFromJSON, modelToJSON } from '../nn/format.js';
 import type { Sequential } from '../nn/sequential.js';
-import { encodeFloatArray, makeOptimizer, type OptimizerConfig } from '../optim/index.js';
+import { makeOptimizer, type OptimizerConfig } from '../optim/index.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { makeSchedule, type ScheduleKind, type ScheduleSpec } from '../optim/schedule.js';
 import {
@@ -166,16 +166,6 @@ function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 0));
 }
 
-/**
- * The model in the documented model-file format with base64 weights (exact bytes), encoded with
- * the optimiser's fast encoder: a checkpoint is written every few hundred steps, so its cost counts.
- */
-function modelForCheckpoint(model: Sequential): ModelJSON {
-  const weights: Record<string, WeightJSON> = {};
-  for (const { name, tensor } of model.namedParameters()) weights[name] = { shape: [...tensor.shape], base64: encodeFloatArray(tensor.data).base64 };
-  return { format: MODEL_FORMAT, version: MODEL_VERSION, dtype: model.dtype, ...model.spec(), weights };
-}
-
 function restoreWeights(model: Sequential, ckpt: Checkpoint, location: string): void {
   let saved: Sequential;
   try {
@@ -271,7 +261,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       rng: { seed: o.seed, state: root.getState() },
       optimizer: optimizer.state(),
       metrics: { epochs, epochLossSum, epochSamples, epochSeconds, wallSeconds },
-      model: modelForCheckpoint(model),
+      model: modelToJSON(model, undefined, 'base64'),
     };
     o.checkpoint.save(ckpt);
   };

@@ -1,5 +1,5 @@
 /**
- * Exact, compact serialisation of float arrays for checkpoints: the raw IEEE bytes in
+ * Exact, compact serialisation of float arrays (model weights, checkpoints): the raw IEEE bytes in
  * little-endian order, base64-encoded. Decimal JSON would also round-trip, but at about four
  * times the size. Browser-safe (no Buffer).
  */
