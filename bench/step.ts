@@ -6,6 +6,7 @@
 import type { BackendName } from '../src/core/backend.js';
 import { loadBackend, withBackend } from '../src/core/backends/index.js';
 import { allocArray, type DType } from '../src/core/dtype.js';
+import { BufferScope } from '../src/core/pool.js';
 import { Rng } from '../src/core/rng.js';
 import { Tensor } from '../src/core/tensor.js';
 import { grad } from '../src/autodiff/grad.js';
@@ -49,8 +50,11 @@ export function benchStep(backend: BackendName, dtype: DType, sizes: number[], b
     const x = Tensor.uniform([batch, sizes[0]!], rng, 0, 1, dtype);
     const y = new Int32Array(batch).map(() => rng.int(sizes[sizes.length - 1]!));
     const params = model.parameters();
+    // As the trainer runs it: intermediate buffers are recycled between steps.
+    const scope = new BufferScope();
     const step = (): void => {
-      grad(lik.nll(model.forward(x), y), params);
+      scope.run(() => grad(lik.nll(model.forward(x), y), params));
+      scope.recycle();
     };
     const stepMs = timeIt(step, reps);
 

@@ -122,3 +122,20 @@ for (const name of BACKENDS) {
     assert.ok(maxRelativeError(c, want) < 1e-13);
   });
 }
+
+test('buffer scope: recycled buffers are reused zero-filled; kept tensors are never handed out again', async () => {
+  const { BufferScope } = await import('../src/core/pool.js');
+  const F = await import('../src/autodiff/ops.js');
+  const scope = new BufferScope();
+  const a = Tensor.from([1, 2, 3], [3], 'float64');
+  const [kept, dropped] = scope.run(() => [F.scale(a, 2), F.scale(a, 3)]);
+  scope.recycle([kept!]);
+  const again = scope.run(() => F.zerosLike(a));
+  assert.equal(again.data, dropped!.data, 'the dropped buffer is reused');
+  assert.deepEqual(Array.from(again.data), [0, 0, 0]);
+  const third = scope.run(() => F.zerosLike(a));
+  assert.notEqual(third.data, kept!.data, 'a kept buffer is not handed out');
+  assert.deepEqual(Array.from(kept!.data), [2, 4, 6]);
+  // Outside a scope nothing is pooled.
+  assert.notEqual(F.zerosLike(a).data, F.zerosLike(a).data);
+});

@@ -8,7 +8,8 @@
  */
 import { Binary, Unary, type BinaryCode, type Conv2dGeometry, type UnaryCode, type UnaryName } from '../core/backend.js';
 import { getBackend } from '../core/backends/index.js';
-import { allocArray, type DType, type FloatArray } from '../core/dtype.js';
+import type { DType, FloatArray } from '../core/dtype.js';
+import { allocTensorData } from '../core/pool.js';
 import { fail, shapeStr } from '../core/errors.js';
 import { isPiecewiseLinear } from '../core/scalar.js';
 import { Tensor, assertSameDType, sizeOf } from '../core/tensor.js';
@@ -24,7 +25,7 @@ export function constant(data: FloatArray, shape: readonly number[]): Tensor {
 }
 
 function fresh(dtype: DType, shape: readonly number[]): Tensor {
-  return new Tensor(allocArray(dtype, sizeOf(shape)), shape);
+  return new Tensor(allocTensorData(dtype, sizeOf(shape)), shape);
 }
 
 export function zerosLike(x: Tensor): Tensor {

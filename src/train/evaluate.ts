@@ -7,6 +7,7 @@ import { allocArray, type DType } from '../core/dtype.js';
 import { fail, shapeStr } from '../core/errors.js';
 import { Tensor, sizeOf } from '../core/tensor.js';
 import { batchOf, type Dataset } from '../data/dataset.js';
+import { BufferScope } from '../core/pool.js';
 import type { Likelihood } from '../likelihoods/likelihood.js';
 import type { Sequential } from '../nn/sequential.js';
 
@@ -74,14 +75,15 @@ export function evaluate(model: Sequential, likelihood: Likelihood, ds: Dataset,
   };
   let nllSum = 0;
   let correct = 0;
+  const scope = new BufferScope();
   noGrad(() => {
-    for (let start = 0; start < n; start += chunk) {
+    for (let start = 0; start < n; start += chunk, scope.recycle()) {
       const b = Math.min(chunk, n - start);
       const ids = idx.subarray(0, b);
       for (let r = 0; r < b; r++) ids[r] = start + r;
       const batch = batchOf(ds, ids, dtype, buffers);
       const x = new Tensor(batch.inputs, [b, sizeOf(ds.inputShape)]);
-      const h = model.forward(x, { training: false });
+      const h = scope.run(() => model.forward(x, { training: false }));
       const logp = likelihood.logProbValues(h.data, batch.targets, b, T);
       for (let r = 0; r < b; r++) nllSum -= logp[r]!;
       if (isClass) {

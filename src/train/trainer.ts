@@ -19,6 +19,7 @@ import { fail, FimkitError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import { Tensor, sizeOf } from '../core/tensor.js';
 import { batchOf, validateDataset, type Dataset } from '../data/dataset.js';
+import { BufferScope } from '../core/pool.js';
 import type { Likelihood } from '../likelihoods/likelihood.js';
 import { modelFromJSON, modelToJSON } from '../nn/format.js';
 import type { Sequential } from '../nn/sequential.js';
@@ -277,6 +278,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   let lastYield = now();
   let status: TrainResult['status'] = 'completed';
 
+  const stepScope = new BufferScope();
   outer: while (pos.epoch < o.epochs) {
     const e = pos.epoch;
     const order = shuffleRoot.derive(e).permutation(N);
@@ -290,14 +292,18 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       const x = new Tensor(batch.inputs, [b, D]);
       lr = schedule(pos.globalStep);
       optimizer.lr = lr;
-      const h = model.forward(x, { training: true, rng: dropoutRoot.derive(pos.globalStep) });
-      const loss = likelihood.nll(h, batch.targets);
-      const lossValue = loss.item();
-      if (!Number.isFinite(lossValue)) {
-        fail('NON_FINITE', `training diverged: the loss is ${lossValue} at epoch ${e + 1}, step ${pos.stepInEpoch + 1} (learning rate ${lr}); try a smaller --lr`);
-      }
-      const grads = grad(loss, params);
-      optimizer.step(params, grads);
+      // The step's intermediate buffers are recycled for the next step (nothing escapes it).
+      const lossValue = stepScope.run(() => {
+        const h = model.forward(x, { training: true, rng: dropoutRoot.derive(pos.globalStep) });
+        const loss = likelihood.nll(h, batch.targets);
+        const value = loss.item();
+        if (!Number.isFinite(value)) {
+          fail('NON_FINITE', `training diverged: the loss is ${value} at epoch ${e + 1}, step ${pos.stepInEpoch + 1} (learning rate ${lr}); try a smaller --lr`);
+        }
+        optimizer.step(params, grad(loss, params));
+        return value;
+      });
+      stepScope.recycle();
       epochLossSum += lossValue * b;
       epochSamples += b;
       pos.stepInEpoch++;
