@@ -6,7 +6,8 @@
  * Node only. This module has no top-level `node:` imports so a browser bundle can include it:
  * there `loadNativeBackend()` simply reports the backend unavailable.
  *
- * Threads: OpenBLAS uses 2 threads unless FIMKIT_THREADS=<n> says otherwise.
+ * Threads: OpenBLAS uses 2 threads unless FIMKIT_THREADS=<n> says otherwise; idle BLAS threads
+ * sleep after ~0.4 ms (OPENBLAS_THREAD_TIMEOUT=20 unless the environment sets it).
  */
 import type { Backend, Conv2dGeometry } from '../backend.js';
 import type { FloatArray } from '../dtype.js';
@@ -75,10 +76,21 @@ function loadAddon(): NativeAddon | { reason: string } {
   if (path === undefined) {
     return { reason: `addon not built (no ${candidates[0]}); run \`npm run build:native\` (needs a C compiler and libopenblas-dev)` };
   }
+  // OpenBLAS worker threads busy-wait for 2^28 cycles (~0.1 s) after each call by default, so
+  // during a training step, where JS work sits between GEMMs, one core stays at 100% doing
+  // nothing (measured: 2x the CPU time of the work). 2^20 cycles (~0.4 ms) keeps them hot
+  // across back-to-back calls and lets them sleep otherwise. OpenBLAS reads the variable when
+  // the library loads with the addon; a value the user set is left alone, and ours is removed
+  // again so child processes do not inherit it.
+  const env = proc.env;
+  const overrideTimeout = env !== undefined && env.OPENBLAS_THREAD_TIMEOUT === undefined;
+  if (overrideTimeout) env.OPENBLAS_THREAD_TIMEOUT = '20';
   try {
     return createRequire(import.meta.url)(path) as NativeAddon;
   } catch (e) {
     return { reason: `addon at ${path} failed to load: ${(e as Error).message}` };
+  } finally {
+    if (overrideTimeout) delete env.OPENBLAS_THREAD_TIMEOUT;
   }
 }
 
