@@ -5,7 +5,7 @@
  */
 import { availableBackends } from '../src/core/backends/index.js';
 import { writeJsonAtomic } from '../src/io/atomic.js';
-import { benchGemm } from './gemm.js';
+import { benchGemm, formatGemmTable } from './gemm.js';
 import { benchStep, type StepRow } from './step.js';
 
 const args = process.argv.slice(2);
@@ -16,6 +16,8 @@ const out = outIdx >= 0 ? args[outIdx + 1]! : 'bench-results.json';
 const backends = availableBackends();
 console.log(`backends available: ${backends.join(', ')}`);
 const gemm = await benchGemm({ sizes: quick ? [256, 512] : [256, 512, 1024] });
+console.log('\ngemm C = A·B (median after warm-up)');
+console.log(formatGemmTable(gemm));
 
 console.log('\nTraining step (forward + backward, MLP 784-512-256-10 relu, softmax NLL), vs its gemms alone');
 console.log('backend  dtype    batch   step ms   gemm ms   ratio   step GFLOP/s');
