@@ -7,10 +7,12 @@ export * from './core/errors.js';
 export * from './core/backend.js';
 export { Tensor, sizeOf } from './core/tensor.js';
 export { Rng } from './core/rng.js';
+export { BufferScope } from './core/pool.js';
 export { gemmStridedBatched, type StridedBatch } from './core/linalg.js';
 export {
   getBackend, setBackend, withBackend, loadBackend, backendReport, availableBackends, BACKEND_NAMES,
 } from './core/backends/index.js';
+export { initWasmBackend, type WasmSource } from './core/backends/wasm.js';
 export * as ops from './autodiff/ops.js';
 export { grad, backward, valueAndGrad, hvp, jvp, type GradOptions } from './autodiff/grad.js';
 export { noGrad, isGradEnabled, withGradMode } from './autodiff/tape.js';

@@ -27,7 +27,9 @@ function tryLoad(name: BackendName): LoadResult {
   } catch (e) {
     r = { backend: null, reason: (e as Error).message };
   }
-  loaded.set(name, r);
+  // Only successes are remembered: in a browser the wasm kernels become loadable once
+  // initWasmBackend() has run, so a failure is asked again next time (loaders cache their own).
+  if (r.backend) loaded.set(name, r);
   return r;
 }
 
