@@ -198,3 +198,41 @@ function expandRows(rep: Int32Array, T: number): Int32Array {
   rep.forEach((r, i) => { for (let a = 0; a < T; a++) idx[i * T + a] = r * T + a; });
   return idx;
 }
+
+test('matrix-free products equal the dense estimate times v, for every estimator', async () => {
+  const { fisherProduct } = await import('../src/fisher/products.js');
+  for (const c of cases().slice(0, 5)) {
+    const rng = new Rng(13);
+    const model = buildModel(c.spec, rng.derive('init'), 'float64');
+    const D = c.spec.inputShape.reduce((a, b) => a * b, 1);
+    const B = 5;
+    const x = Tensor.uniform([B, D], rng, -1, 1, 'float64');
+    const T = model.outputDim;
+    const h = Float64Array.from(model.forward(x).data);
+    const data = dataset(x, targetsFor(c.lik, h, B, T, rng.derive('y')), c.lik.targetKind, T, c.spec.inputShape);
+    const P = model.numParams();
+    const v = new Float64Array(P).map(() => rng.normal());
+    for (const estimator of ['exact', 'i1', 'empirical', 'i2', 'hessian'] as EstimatorName[]) {
+      for (const scaling of ['mean', 'sum'] as const) {
+        const opts = { estimator, labelsPerInput: 2, seed: 3, batchSize: 2, scaling };
+        const M = computeFisherRaw(model, c.lik, data, { ...opts, representation: 'dense' }).acc.dense!;
+        const want = new Float64Array(P);
+        for (let i = 0; i < P; i++) for (let j = 0; j < P; j++) want[i]! += M[i * P + j]! * v[j]!;
+        const got = fisherProduct(model, c.lik, data, { ...opts, representation: 'matfree' })(v);
+        assert.ok(relErr(got, want) < 1e-10, `${c.name} ${estimator} ${scaling}: ${relErr(got, want).toExponential(2)}`);
+      }
+    }
+  }
+});
+
+test('scaling: sum equals N_x times mean', () => {
+  const c = cases()[0]!;
+  const rng = new Rng(2);
+  const model = buildModel(c.spec, rng.derive('init'), 'float64');
+  const x = Tensor.uniform([7, 3], rng, -1, 1, 'float64');
+  const data = dataset(x, new Int32Array(7), 'class', 3, [3]);
+  const mean = computeFisherRaw(model, c.lik, data, { estimator: 'i1', representation: 'diag', labelsPerInput: 2, batchSize: 3 }).acc.diag!;
+  const sum = computeFisherRaw(model, c.lik, data, { estimator: 'i1', representation: 'diag', labelsPerInput: 2, batchSize: 3, scaling: 'sum' });
+  assert.equal(sum.meta.scaling, 'sum');
+  assert.ok(relErr(sum.acc.diag!, mean.map((v) => 7 * v)) < 1e-14);
+});
