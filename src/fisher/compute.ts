@@ -21,7 +21,14 @@ import type { Likelihood } from '../likelihoods/likelihood.js';
 import type { Sequential } from '../nn/sequential.js';
 import { accumulateBatch, newAccumulator, type RawAccumulator, type RawKind } from './accumulate.js';
 import { isPiecewiseLinear, paramLayers } from './engine.js';
-import { ESTIMATORS, REPRESENTATIONS, type EstimatorName, type FisherMeta, type Representation } from './matrix.js';
+import { ESTIMATORS, REPRESENTATIONS, type EstimatorName, type FisherMatrix, type FisherMeta, type Representation } from './matrix.js';
+import { BlockFisher } from './block.js';
+import { DenseFisher, checkDenseSize } from './dense.js';
+import { DiagFisher } from './diag.js';
+import { KfacFisher } from './kfac.js';
+import { layoutOf } from './layout.js';
+import { MatrixFreeFisher } from './matfree.js';
+import { fisherProduct } from './products.js';
 
 export interface FisherOptions {
   estimator: EstimatorName;
@@ -126,4 +133,56 @@ function scaleAccumulator(acc: RawAccumulator, f: number): void {
     mul(k.A, 1 / k.countA);
     mul(k.G, 1 / k.countG);
   });
+}
+
+/**
+ * The estimator in the requested representation, as a FisherMatrix. Matrix-free results keep a
+ * reference to the model and data: each mat-vec streams the data again (labels redrawn from the
+ * same seeds, so every product is of the same matrix); their diagonal and trace come from the
+ * diagonal engine, computed once on first use.
+ */
+export function computeFisher(model: Sequential, lik: Likelihood, data: Dataset, opts: FisherOptions): FisherMatrix {
+  validate(model, lik, data, opts);
+  const layout = layoutOf(model);
+  if (opts.representation === 'dense') checkDenseSize(layout.size, `a dense ${opts.estimator} FIM of this ${layout.size}-parameter network`);
+  if (opts.representation === 'matfree') {
+    const t0 = performance.now();
+    let diagCache: Float64Array | null = null;
+    const diag = (): Float64Array => (diagCache ??= computeFisherRaw(model, lik, data, { ...opts, representation: 'diag' }).acc.diag!);
+    const meta: FisherMeta = {
+      ...computeMetaOnly(model, lik, data, opts),
+      wallSeconds: (performance.now() - t0) / 1000,
+      notes: ['matrix-free: each product streams the data; diagonal and trace are exact (diagonal engine)'],
+    };
+    return new MatrixFreeFisher({ mv: fisherProduct(model, lik, data, opts), diag, trace: () => diag().reduce((s, v) => s + v, 0) }, layout, meta);
+  }
+  const { acc, meta } = computeFisherRaw(model, lik, data, opts);
+  switch (opts.representation) {
+    case 'diag': return new DiagFisher(acc.diag!, layout, meta);
+    case 'block': return new BlockFisher(acc.blocks!, layout, meta);
+    case 'dense': return new DenseFisher(acc.dense!, layout, meta);
+    default: {
+      const sum = (opts.scaling ?? 'mean') === 'sum';
+      return new KfacFisher(acc.kfac!.map((k) => ({ form: 'factors' as const, A: k.A, G: k.G, scale: k.positions * (sum ? acc.inputs : 1) })), layout, meta);
+    }
+  }
+}
+
+function computeMetaOnly(model: Sequential, lik: Likelihood, data: Dataset, opts: FisherOptions): FisherMeta {
+  const mc = opts.estimator === 'i1' || opts.estimator === 'i2';
+  const mode = opts.mode ?? 'joint';
+  return {
+    estimator: opts.estimator,
+    representation: opts.representation,
+    likelihood: lik.name,
+    labelsPerInput: mc ? opts.labelsPerInput ?? 1 : null,
+    numInputs: mode === 'conditional' ? 1 : Math.min(data.length, opts.maxInputs ?? data.length),
+    mode,
+    seed: mc ? opts.seed ?? 0 : null,
+    dtype: model.dtype,
+    backend: getBackend().name,
+    wallSeconds: 0,
+    scaling: opts.scaling ?? 'mean',
+    notes: [],
+  };
 }
