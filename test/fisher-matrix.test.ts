@@ -566,12 +566,13 @@ forEachBackend((backend) => {
       assertThrowsCode(() => dense.inverse(0), 'INVALID_ARGUMENT', /not positive definite/);
       assertClose(naiveMv(addDiag(M, P, 0.5), P, dense.solve(v, 0.5)), v, 1e-10, 'damped');
       const diag = new DiagFisher(Float64Array.from({ length: P }, (_, i) => (i === 3 ? 0 : 1)), LAYOUT, META);
-      assertThrowsCode(() => diag.solve(v, 0), 'INVALID_ARGUMENT', /entry 3 is 0\.000e\+0/);
+      assertThrowsCode(() => diag.solve(v, 0), 'INVALID_ARGUMENT', /entry 3 is 0\.000e\+0\. Use a damping above about 2\.22e-16/);
+      assertThrowsCode(() => new DiagFisher(Float64Array.from({ length: P }, (_, i) => (i === 3 ? -0.5 : 1)), LAYOUT, META).inverse(0.2), 'INVALID_ARGUMENT', /entry 3 is -3\.000e-1\. Use a damping above about 5\.0\de-1/);
       const blocks = LAYOUT.groups.map((g) => new Float64Array(g.size * g.size));
       assertThrowsCode(() => new BlockFisher(blocks, LAYOUT, META).solve(v, 0), 'INVALID_ARGUMENT', /block '0:conv2d'.*not positive definite/);
       const factors = randomFactors(rng);
       factors[1]!.G.fill(0);
-      assertThrowsCode(() => new KfacFisher(factors, LAYOUT, META).solve(v, 0), 'INVALID_ARGUMENT', /KFAC layer '3:dense' \+ 0·I is not positive definite.*Use a damping above/);
+      assertThrowsCode(() => new KfacFisher(factors, LAYOUT, META).solve(v, 0), 'INVALID_ARGUMENT', /KFAC layer '3:dense' \+ 0·I is not positive definite: the smallest eigenvalue of its block is 0\.000e\+0.*Use any positive damping/);
       assertThrowsCode(() => new MatrixFreeFisher({ mv: (x) => x.map((y) => -y) }, LAYOUT, META).solve(v, 0), 'INVALID_ARGUMENT', /not positive definite/);
     });
 

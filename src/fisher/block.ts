@@ -5,7 +5,7 @@
 import { fail } from '../core/errors.js';
 import { encodeFloatArray } from '../io/base64.js';
 import { checkDenseSize, checkMemory, DenseFisher } from './dense.js';
-import { checkDamping, checkSymmetric, cholesky, choleskySolve, dot, matVec, spdInverse } from './linalg.js';
+import { checkDamping, checkSymmetric, choleskyInPlace, choleskySolve, dot, matVec, spdInverse } from './linalg.js';
 import { checkVector, deriveMeta, groupLayout, jsonHeader, resolveGroup, validateLayout } from './layout.js';
 import type { FisherMatrix, FisherMeta, ParamLayout } from './matrix.js';
 
@@ -83,7 +83,7 @@ export class BlockFisher implements FisherMatrix {
       const l = this.layout.groups.map((g, i) => {
         const a = Float64Array.from(this.blocks[i]!);
         for (let r = 0; r < g.size; r++) a[r * g.size + r]! += damping;
-        return cholesky(a, g.size, `block '${g.label}' of the block Fisher + ${damping}·I`);
+        return choleskyInPlace(a, g.size, `block '${g.label}' of the block Fisher + ${damping}·I`);
       });
       this.factors = { damping, l };
     }

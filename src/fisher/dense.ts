@@ -8,7 +8,7 @@
  */
 import { fail } from '../core/errors.js';
 import { encodeFloatArray } from '../io/base64.js';
-import { checkDamping, checkSymmetric, cholesky, choleskySolve, dot, matVec, spdInverse } from './linalg.js';
+import { checkDamping, checkSymmetric, choleskyInPlace, choleskySolve, dot, matVec, spdInverse } from './linalg.js';
 import { checkVector, deriveMeta, groupLayout, jsonHeader, resolveGroup, validateLayout } from './layout.js';
 import type { FisherMatrix, FisherMeta, ParamLayout } from './matrix.js';
 
@@ -130,7 +130,7 @@ export class DenseFisher implements FisherMatrix {
       const P = this.size;
       const a = Float64Array.from(this.m);
       for (let i = 0; i < P; i++) a[i * P + i]! += damping;
-      this.factor = { damping, l: cholesky(a, P, `dense Fisher + ${damping}·I`) };
+      this.factor = { damping, l: choleskyInPlace(a, P, `dense Fisher + ${damping}·I`) };
     }
     return choleskySolve(this.factor.l, this.size, v);
   }

@@ -4,7 +4,7 @@
 import { fail } from '../core/errors.js';
 import { encodeFloatArray } from '../io/base64.js';
 import { checkDenseSize } from './dense.js';
-import { checkDamping } from './linalg.js';
+import { checkDamping, dampingAdvice } from './linalg.js';
 import { checkVector, deriveMeta, groupLayout, jsonHeader, resolveGroup, sliceGroup, validateLayout } from './layout.js';
 import type { FisherMatrix, FisherMeta, ParamLayout } from './matrix.js';
 
@@ -57,10 +57,11 @@ export class DiagFisher implements FisherMatrix {
     let maxAbs = 0;
     for (let i = 0; i < this.size; i++) maxAbs = Math.max(maxAbs, Math.abs(this.d[i]!));
     const threshold = Number.EPSILON * maxAbs;
+    const min = this.d.reduce((a, b) => Math.min(a, b), Infinity);
     for (let i = 0; i < this.size; i++) {
       const x = this.d[i]! + damping;
       if (!(x > threshold)) {
-        fail('INVALID_ARGUMENT', `diagonal Fisher + ${damping}·I is not positive definite: entry ${i} is ${x.toExponential(3)}. Use a damping above ${Math.max(0, -this.d[i]!).toExponential(2)}.`);
+        fail('INVALID_ARGUMENT', `diagonal Fisher + ${damping}·I is not positive definite: entry ${i} is ${x.toExponential(3)}. Use ${dampingAdvice(min, threshold)}.`);
       }
       r[i] = 1 / x;
     }

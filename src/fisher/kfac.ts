@@ -44,7 +44,7 @@
 import { fail } from '../core/errors.js';
 import { encodeFloatArray } from '../io/base64.js';
 import { checkDenseSize } from './dense.js';
-import { checkDamping, checkSymmetric, dot, matMul, spdInverse, symmetricEigen, type SymmetricEigen } from './linalg.js';
+import { checkDamping, checkSymmetric, dampingAdvice, dot, matMul, spdInverse, symmetricEigen, type SymmetricEigen } from './linalg.js';
 import { checkVector, deriveMeta, groupLayout, jsonHeader, resolveGroup, validateLayout } from './layout.js';
 import type { FisherMatrix, FisherMeta, ParamGroupLayout, ParamLayout } from './matrix.js';
 
@@ -297,7 +297,7 @@ export class KfacFisher implements FisherMatrix {
       fail(
         'INVALID_ARGUMENT',
         `KFAC layer '${s.label}' + ${damping}·I is not positive definite: the smallest eigenvalue of its block is ${min.toExponential(3)}` +
-          ` (needs to exceed ${threshold.toExponential(2)} after damping). Use a damping above about ${(Math.max(0, -min) + threshold).toExponential(2)}.`,
+          ` (needs to exceed ${threshold.toExponential(2)} after damping). Use ${dampingAdvice(min, threshold)}.`,
       );
     }
     const W = new Float64Array(D.length);

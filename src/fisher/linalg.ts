@@ -95,17 +95,22 @@ export function checkDamping(damping: number): void {
   }
 }
 
+/** "a damping above about X" (or "any positive damping") for a smallest eigenvalue. */
+export function dampingAdvice(smallest: number, threshold: number): string {
+  const needed = Math.max(0, -smallest) + threshold;
+  return needed > 0 ? `a damping above about ${needed.toExponential(2)}` : 'any positive damping';
+}
+
 /**
  * The error for a matrix that is not (numerically) positive definite. For moderate sizes the
  * smallest eigenvalue is computed so that the message can say how much damping would suffice.
  */
 function notPositiveDefinite(a: Float64Array, n: number, what: string, pivotIndex: number, pivot: number, threshold: number): never {
   let detail = '';
-  if (n <= 1000) {
+  if (n <= 1000) { // `a` is the unfactorised matrix only for these sizes
     const { values } = symmetricEigen(a, n);
     const smallest = values[0]!;
-    const needed = Math.max(0, -smallest) + threshold;
-    detail = `; its smallest eigenvalue is ${smallest.toExponential(3)}, so a damping above about ${needed.toExponential(2)} makes it positive definite`;
+    detail = `; its smallest eigenvalue is ${smallest.toExponential(3)}, so ${dampingAdvice(smallest, threshold)} makes it positive definite`;
   }
   fail(
     'INVALID_ARGUMENT',
@@ -123,10 +128,16 @@ function notPositiveDefinite(a: Float64Array, n: number, what: string, pivotInde
  * meaningless) is an error naming the pivot and, for n ≤ 1000, the smallest eigenvalue.
  */
 export function cholesky(a: Float64Array, n: number, what = 'matrix'): Float64Array {
-  if (a.length !== n * n) fail('SHAPE', `${what}: Cholesky needs ${n}×${n} = ${n * n} values, got ${a.length}`);
-  const l = Float64Array.from(a);
+  return choleskyInPlace(Float64Array.from(a), n, what);
+}
+
+/** cholesky() overwriting `a` with L (no second P² buffer: dense Fishers can be most of memory). */
+export function choleskyInPlace(l: Float64Array, n: number, what = 'matrix'): Float64Array {
+  if (l.length !== n * n) fail('SHAPE', `${what}: Cholesky needs ${n}×${n} = ${n * n} values, got ${l.length}`);
+  // Kept (small matrices only) so a failure can report the smallest eigenvalue.
+  const a = n <= 1000 ? Float64Array.from(l) : l;
   let maxDiag = 0;
-  for (let i = 0; i < n; i++) maxDiag = Math.max(maxDiag, Math.abs(a[i * n + i]!));
+  for (let i = 0; i < n; i++) maxDiag = Math.max(maxDiag, Math.abs(l[i * n + i]!));
   const threshold = n * Number.EPSILON * maxDiag;
   const be = getBackend();
   for (let k0 = 0; k0 < n; k0 += CHOL_BLOCK) {
@@ -148,12 +159,26 @@ export function cholesky(a: Float64Array, n: number, what = 'matrix'): Float64Ar
         l[ri + j] = s * inv;
       }
     }
-    // Trailing update of the lower triangle: A22 −= L21·L21ᵀ, one block column at a time so only
-    // the blocks on or below the diagonal are computed.
+    // Trailing update of the lower triangle, A22 −= L21·L21ᵀ, one block column at a time so
+    // only blocks on or below the diagonal are computed. The panel L21 and each product go
+    // through compact buffers: a backend that copies its operands (wasm) then copies only what
+    // it multiplies, not whole rows of the big matrix.
+    const rows = n - k1;
+    if (rows === 0) continue;
+    const panel = new Float64Array(rows * kb);
+    for (let r = 0; r < rows; r++) panel.set(l.subarray((k1 + r) * n + k0, (k1 + r) * n + k1), r * kb);
+    const prod = new Float64Array(rows * Math.min(CHOL_BLOCK, rows));
     for (let j0 = k1; j0 < n; j0 += CHOL_BLOCK) {
       const jb = Math.min(CHOL_BLOCK, n - j0);
-      const rows = n - j0;
-      be.gemm(false, true, rows, jb, kb, -1, l, j0 * n + k0, n, l, j0 * n + k0, n, 1, l, j0 * n + j0, n);
+      const below = n - j0;
+      const p0 = (j0 - k1) * kb;
+      be.gemm(false, true, below, jb, kb, 1, panel, p0, kb, panel, p0, kb, 0, prod, 0, jb);
+      for (let r = 0; r < below; r++) {
+        const dst = (j0 + r) * n + j0;
+        const src = r * jb;
+        const cols = Math.min(jb, r + 1); // lower triangle only (the diagonal block's upper part is never read)
+        for (let c = 0; c < cols; c++) l[dst + c] = l[dst + c]! - prod[src + c]!;
+      }
     }
   }
   for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) l[i * n + j] = 0;
@@ -189,28 +214,51 @@ export function choleskySolve(l: Float64Array, n: number, b: Float64Array): Floa
   return backSubstituteTransposed(l, n, forwardSubstitute(l, n, b));
 }
 
-/** L⁻¹ for a lower-triangular L (row-major, lower triangular result). */
-export function lowerTriangularInverse(l: Float64Array, n: number): Float64Array {
-  const x = new Float64Array(n * n);
-  // Row i of X = L⁻¹ satisfies Σ_p L[i,p] X[p,:] = e_i; rows are solved top to bottom.
-  for (let i = 0; i < n; i++) {
-    const ri = i * n;
-    const inv = 1 / l[ri + i]!;
-    for (let p = 0; p < i; p++) {
-      const lip = l[ri + p]!;
-      if (lip === 0) continue;
-      const rp = p * n;
-      for (let c = 0; c <= p; c++) x[ri + c]! -= lip * x[rp + c]!;
+/**
+ * Overwrites the lower-triangular n×n block of `l` at `off` (row stride ld) with its inverse.
+ * Recursive: [L11 0; L21 L22]⁻¹ = [X11 0; −X22·L21·X11  X22], the off-diagonal block by two gemms.
+ */
+function lowerInverseInPlace(l: Float64Array, off: number, ld: number, n: number): void {
+  if (n <= CHOL_BLOCK) {
+    // Row i of X = L⁻¹ satisfies Σ_p L[i,p] X[p,:] = e_i: solved top to bottom, each row built
+    // in `row` from the rows of X above it before it replaces row i of L.
+    const row = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      const ri = off + i * ld;
+      row.fill(0, 0, i + 1);
+      for (let p = 0; p < i; p++) {
+        const lip = l[ri + p]!;
+        if (lip === 0) continue;
+        const xp = off + p * ld;
+        for (let c = 0; c <= p; c++) row[c] = row[c]! - lip * l[xp + c]!;
+      }
+      const inv = 1 / l[ri + i]!;
+      for (let c = 0; c < i; c++) l[ri + c] = row[c]! * inv;
+      l[ri + i] = inv;
     }
-    for (let c = 0; c < i; c++) x[ri + c]! *= inv;
-    x[ri + i] = inv;
+    return;
   }
+  const h = Math.floor(n / 2);
+  const m = n - h;
+  lowerInverseInPlace(l, off, ld, h);
+  lowerInverseInPlace(l, off + h * ld + h, ld, m);
+  const be = getBackend();
+  const t = new Float64Array(m * h);
+  be.gemm(false, false, m, h, h, 1, l, off + h * ld, ld, l, off, ld, 0, t, 0, h); // L21·X11
+  be.gemm(false, false, m, h, m, -1, l, off + h * ld + h, ld, t, 0, h, 0, l, off + h * ld, ld); // −X22·(L21·X11)
+}
+
+/** L⁻¹ for a lower-triangular L (row-major, lower-triangular result; L is left unchanged). */
+export function lowerTriangularInverse(l: Float64Array, n: number): Float64Array {
+  const x = Float64Array.from(l);
+  lowerInverseInPlace(x, 0, n, n);
   return x;
 }
 
 /** A⁻¹ of a symmetric positive-definite A from its Cholesky factor: L⁻ᵀ·L⁻¹ (one gemm). */
-export function inverseFromCholesky(l: Float64Array, n: number): Float64Array {
-  const li = lowerTriangularInverse(l, n);
+export function inverseFromCholesky(l: Float64Array, n: number, overwrite = false): Float64Array {
+  const li = overwrite ? l : Float64Array.from(l);
+  lowerInverseInPlace(li, 0, n, n);
   const inv = matMul(li, li, n, n, n, true, false);
   // Exact symmetry (the gemm's two triangles can differ in the last bit).
   for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) inv[j * n + i] = inv[i * n + j]!;
@@ -219,7 +267,7 @@ export function inverseFromCholesky(l: Float64Array, n: number): Float64Array {
 
 /** (A + damping·I)⁻¹ for symmetric A; throws (naming the pivot) when not positive definite. */
 export function spdInverse(a: Float64Array, n: number, damping: number, what: string): Float64Array {
-  return inverseFromCholesky(cholesky(withDamping(a, n, damping), n, what), n);
+  return inverseFromCholesky(choleskyInPlace(withDamping(a, n, damping), n, what), n, true);
 }
 
 export interface SymmetricEigen {
@@ -277,6 +325,9 @@ function tridiagonalize(a0: Float64Array, n: number, d: Float64Array, e: Float64
   // Reflector vectors: row k of vs holds v for step k in positions k+1..n−1.
   const vs = new Float64Array(n * n);
   const p = new Float64Array(n);
+  const x2 = new Float64Array(2 * n);
+  const y2 = new Float64Array(2 * n);
+  const be = getBackend();
   for (let k = 0; k + 2 < n; k++) {
     const s = k + 1;
     // x = A[s.., k]
@@ -305,23 +356,22 @@ function tridiagonalize(a0: Float64Array, n: number, d: Float64Array, e: Float64
     for (let i = s + 1; i < n; i++) vs[rv + i] = a[i * n + k]! / scale / v0;
     const beta = (-v0) / alpha; // = 2/(vᵀv) for this normalisation
     betas[k] = beta;
-    // p = β·A22·v
-    for (let i = s; i < n; i++) {
-      let acc = 0;
-      const ri = i * n;
-      for (let j = s; j < n; j++) acc += a[ri + j]! * vs[rv + j]!;
-      p[i] = beta * acc;
-    }
+    // p = β·A22·v, then w = p − (β/2)(pᵀv)·v, then A22 −= [v w]·[w v]ᵀ (gemm: memory-bound
+    // level-2 work, but the backend's kernels beat scalar loops several times over).
+    const m = n - s;
+    be.gemm(false, false, m, 1, m, beta, a, s * n + s, n, vs, rv + s, 1, 0, p, s, 1);
     let pv = 0;
     for (let i = s; i < n; i++) pv += p[i]! * vs[rv + i]!;
     const half = 0.5 * beta * pv;
-    for (let i = s; i < n; i++) p[i] = p[i]! - half * vs[rv + i]!; // p is now w
-    for (let i = s; i < n; i++) {
-      const vi = vs[rv + i]!;
-      const wi = p[i]!;
-      const ri = i * n;
-      for (let j = s; j < n; j++) a[ri + j] = a[ri + j]! - vi * p[j]! - wi * vs[rv + j]!;
+    for (let i = 0; i < m; i++) {
+      const vi = vs[rv + s + i]!;
+      const wi = p[s + i]! - half * vi;
+      x2[2 * i] = vi;
+      x2[2 * i + 1] = wi;
+      y2[2 * i] = wi;
+      y2[2 * i + 1] = vi;
     }
+    be.gemm(false, true, m, m, 2, -1, x2, 0, 2, y2, 0, 2, 1, a, s * n + s, n);
     // Column k below the sub-diagonal is now (α·scale, 0, …).
     a[s * n + k] = alpha * scale;
     a[k * n + s] = alpha * scale;
@@ -344,21 +394,11 @@ function tridiagonalize(a0: Float64Array, n: number, d: Float64Array, e: Float64
     if (beta === 0) continue;
     const s = k + 1;
     const rv = k * n;
-    // Q ← (I − β v vᵀ)·Q, restricted to rows s.. (v is zero above s); columns < s of those
-    // rows are still identity-zero, so only columns s.. change.
-    tmp.fill(0, s, n);
-    for (let i = s; i < n; i++) {
-      const vi = vs[rv + i]!;
-      if (vi === 0) continue;
-      const ri = i * n;
-      for (let j = s; j < n; j++) tmp[j] = tmp[j]! + vi * q[ri + j]!;
-    }
-    for (let i = s; i < n; i++) {
-      const f = beta * vs[rv + i]!;
-      if (f === 0) continue;
-      const ri = i * n;
-      for (let j = s; j < n; j++) q[ri + j] = q[ri + j]! - f * tmp[j]!;
-    }
+    // Q ← (I − β v vᵀ)·Q, restricted to rows and columns s.. (v is zero above s, and those
+    // rows of Q are still zero left of column s): tmp = vᵀ·Q, then Q −= β·v·tmp.
+    const m = n - s;
+    be.gemm(true, false, 1, m, m, 1, vs, rv + s, 1, q, s * n + s, n, 0, tmp, s, m);
+    be.gemm(false, false, m, m, 1, -beta, vs, rv + s, 1, tmp, s, m, 1, q, s * n + s, n);
   }
   // Return Qᵀ.
   const qt = new Float64Array(n * n);
