@@ -35,6 +35,17 @@ export * from './data/idx.js';
 export * from './data/tabular.js';
 export * from './data/synthetic.js';
 export * from './train/index.js';
+export * from './fisher/matrix.js';
+export { computeFisher, computeFisherRaw, type FisherOptions, type RawFisherResult } from './fisher/compute.js';
+export { fisherProduct } from './fisher/products.js';
+export { perSampleGradients, perSampleJacobians, perSampleOutputHessianDiag } from './fisher/persample.js';
+export { DenseFisher, checkDenseSize } from './fisher/dense.js';
+export { DiagFisher } from './fisher/diag.js';
+export { BlockFisher } from './fisher/block.js';
+export { KfacFisher } from './fisher/kfac.js';
+export { MatrixFreeFisher } from './fisher/matfree.js';
+export { layoutOf } from './fisher/layout.js';
+export * from './fisher/serialize.js';
 export { encodeFloatArray, decodeFloatArray, type EncodedArray } from './io/base64.js';
 
 /** Loads the wasm kernels (from `source`, default: dist/wasm next to this module) and activates them. */

@@ -8,5 +8,6 @@ export * from './data/files.js';
 export * from './data/mnist.js';
 export * from './data/embedded.js';
 export * from './data/resolve.js';
+export * from './fisher/files.js';
 export { FileCheckpointStore } from './train/checkpoint-file.js';
 export { writeFileAtomic, writeJsonAtomic } from './io/atomic.js';
