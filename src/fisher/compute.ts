@@ -22,7 +22,7 @@ import type { Sequential } from '../nn/sequential.js';
 import { accumulateBatch, newAccumulator, type RawAccumulator, type RawKind } from './accumulate.js';
 import { isPiecewiseLinear, paramLayers } from './engine.js';
 import { ESTIMATORS, REPRESENTATIONS, type EstimatorName, type FisherMatrix, type FisherMeta, type Representation } from './matrix.js';
-import { BlockFisher } from './block.js';
+import { BlockFisher, checkBlockSizes } from './block.js';
 import { DenseFisher, checkDenseSize } from './dense.js';
 import { DiagFisher } from './diag.js';
 import { KfacFisher } from './kfac.js';
@@ -145,6 +145,7 @@ export function computeFisher(model: Sequential, lik: Likelihood, data: Dataset,
   validate(model, lik, data, opts);
   const layout = layoutOf(model);
   if (opts.representation === 'dense') checkDenseSize(layout.size, `a dense ${opts.estimator} FIM of this ${layout.size}-parameter network`);
+  if (opts.representation === 'block') checkBlockSizes(layout.groups.map((g) => g.size), `a block-diagonal ${opts.estimator} FIM`);
   if (opts.representation === 'matfree') {
     const t0 = performance.now();
     let diagCache: Float64Array | null = null;

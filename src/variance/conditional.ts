@@ -1,0 +1,148 @@
+/**
+ * Closed-form variances of the diagonal FIM estimators, per parameter
+ * ("Trade-Offs of Diagonal Fisher Information Matrix Estimators", Lemma 3.1 and Theorem 4.7):
+ *
+ *   I(θ_i|x)  = J_iᵀ Cov(t|x) J_i                                   J_i = ∂h/∂θ_i ∈ R^T
+ *   V1(θ_i|x) = (1/N) (E[(J_iᵀ(t−η))⁴] − I(θ_i|x)²)                  the quartic form of K − I⊗I
+ *   V2(θ_i|x) = (1/N) H_iᵀ Cov(t|x) H_i                              H_i = ∂²h/∂θ_i² ∈ R^T
+ *
+ * for N labels drawn at one input x, and jointly over N_x inputs drawn from q with N labels each
+ * (law of total variance):
+ *
+ *   V_j(θ_i) = (1/N_x) (Var_q I(θ_i|x) + E_q V_j(θ_i|x))
+ *
+ * Here q is the empirical distribution of the inputs given: Var_q and E_q are population
+ * moments over them. Everything streams over the inputs with O(P) state (plus one input's
+ * Jacobian and Hessian diagonal, T·P each).
+ */
+import { fail } from '../core/errors.js';
+import { Tensor, sizeOf } from '../core/tensor.js';
+import { batchOf, type Dataset } from '../data/dataset.js';
+import type { Likelihood } from '../likelihoods/likelihood.js';
+import type { Sequential } from '../nn/sequential.js';
+import { perSampleJacobians, perSampleOutputHessianDiag } from '../fisher/persample.js';
+
+export interface InputVariance {
+  /** I(θ_i|x) */
+  fim: Float64Array;
+  /** V1(θ_i|x) for one label (divide by N for N labels). */
+  v1: Float64Array;
+  /** V2(θ_i|x) for one label. */
+  v2: Float64Array;
+  /** ‖J_i‖² and ‖H_i‖², which the bounds need. */
+  jNorm2: Float64Array;
+  hNorm2: Float64Array;
+  /** The network output at x. */
+  h: Float64Array;
+  /** J [T, P] and H [T, P] at x (row a, column i). */
+  J: Float64Array;
+  H: Float64Array;
+}
+
+/** Closed forms at each input of `x` ([B, ...]), per single label. */
+export function inputVariances(model: Sequential, lik: Likelihood, x: Tensor): InputVariance[] {
+  const B = x.shape[0]!;
+  const h = Float64Array.from(model.forward(x).data);
+  const T = h.length / B;
+  const Jall = perSampleJacobians(model, x);
+  const Hall = perSampleOutputHessianDiag(model, x);
+  const P = Jall.length / (B * T);
+  const out: InputVariance[] = [];
+  for (let b = 0; b < B; b++) {
+    const hRow = h.subarray(b * T, (b + 1) * T);
+    const J = Jall.subarray(b * T * P, (b + 1) * T * P);
+    const H = Hall.subarray(b * T * P, (b + 1) * T * P);
+    // Directions as [P, T] rows for the likelihood's batched moments.
+    const dirJ = new Float64Array(P * T);
+    const dirH = new Float64Array(P * T);
+    for (let a = 0; a < T; a++) for (let i = 0; i < P; i++) { dirJ[i * T + a] = J[a * P + i]!; dirH[i * T + a] = H[a * P + i]!; }
+    const mJ = lik.projectedMoments(hRow, T, dirJ, P);
+    const mH = lik.projectedMoments(hRow, T, dirH, P);
+    const fim = mJ.second;
+    const v1 = new Float64Array(P);
+    const jNorm2 = new Float64Array(P);
+    const hNorm2 = new Float64Array(P);
+    for (let i = 0; i < P; i++) {
+      // E[s⁴] − (E[s²])² ≥ 0 exactly; rounding can leave a tiny negative, which is clamped.
+      v1[i] = Math.max(0, mJ.fourth[i]! - fim[i]! * fim[i]!);
+      let sj = 0, sh = 0;
+      for (let a = 0; a < T; a++) { sj += dirJ[i * T + a]! ** 2; sh += dirH[i * T + a]! ** 2; }
+      jNorm2[i] = sj;
+      hNorm2[i] = sh;
+    }
+    out.push({ fim: Float64Array.from(fim), v1, v2: Float64Array.from(mH.second), jNorm2, hNorm2, h: Float64Array.from(hRow), J: Float64Array.from(J), H: Float64Array.from(H) });
+  }
+  return out;
+}
+
+export interface VarianceOptions {
+  /** Labels per input N (default 1). */
+  labelsPerInput?: number;
+  /** Inputs per estimate N_x for the joint variance (default: the number of inputs given). */
+  inputsPerEstimate?: number;
+  /** Use only the first inputs (default all). */
+  maxInputs?: number;
+  batchSize?: number;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface JointVariance {
+  /** Parameters, inputs averaged over, N and N_x. */
+  P: number;
+  inputs: number;
+  labelsPerInput: number;
+  inputsPerEstimate: number;
+  /** E_q I(θ_i|x): the FIM diagonal over the inputs. */
+  fim: Float64Array;
+  /** Var_q I(θ_i|x) (population variance over the inputs). */
+  fimVarOverInputs: Float64Array;
+  /** E_q V_j(θ_i|x) for N labels. */
+  meanV1: Float64Array;
+  meanV2: Float64Array;
+  /** V_j(θ_i) = (Var_q I + E_q V_j(·|x)) / N_x: the joint variance of the estimators. */
+  v1: Float64Array;
+  v2: Float64Array;
+}
+
+/** Joint variances over the inputs of `data` (q = their empirical distribution). */
+export function jointVariances(model: Sequential, lik: Likelihood, data: Dataset, opts: VarianceOptions = {}): JointVariance {
+  const N = opts.labelsPerInput ?? 1;
+  if (!Number.isInteger(N) || N < 1) fail('INVALID_ARGUMENT', `labels per input must be a positive integer, got ${N}`);
+  const total = Math.min(data.length, opts.maxInputs ?? data.length);
+  if (total === 0) fail('SHAPE', 'the data has no samples');
+  const Nx = opts.inputsPerEstimate ?? total;
+  if (!Number.isInteger(Nx) || Nx < 1) fail('INVALID_ARGUMENT', `inputs per estimate must be a positive integer, got ${Nx}`);
+  const D = sizeOf(model.inputShape);
+  if (sizeOf(data.inputShape) !== D) fail('SHAPE', `the data has ${sizeOf(data.inputShape)} features per sample but the model expects ${D}`);
+  lik.checkOutput(model.outputDim, data.targetKind === 'class' ? data.numClasses : undefined);
+  const P = model.numParams();
+  const s1 = new Float64Array(P);
+  const s2 = new Float64Array(P);
+  const sv1 = new Float64Array(P);
+  const sv2 = new Float64Array(P);
+  const Bsz = opts.batchSize ?? 32;
+  for (let start = 0; start < total; start += Bsz) {
+    const idx = new Uint32Array(Math.min(Bsz, total - start)).map((_, k) => start + k);
+    const batch = batchOf(data, idx, model.dtype);
+    for (const r of inputVariances(model, lik, new Tensor(batch.inputs, [idx.length, D]))) {
+      for (let i = 0; i < P; i++) {
+        const f = r.fim[i]!;
+        s1[i]! += f;
+        s2[i]! += f * f;
+        sv1[i]! += r.v1[i]!;
+        sv2[i]! += r.v2[i]!;
+      }
+    }
+    opts.onProgress?.(start + idx.length, total);
+  }
+  const fim = s1.map((v) => v / total);
+  const fimVar = s2.map((v, i) => Math.max(0, v / total - fim[i]! * fim[i]!));
+  const meanV1 = sv1.map((v) => v / total / N);
+  const meanV2 = sv2.map((v) => v / total / N);
+  return {
+    P, inputs: total, labelsPerInput: N, inputsPerEstimate: Nx,
+    fim, fimVarOverInputs: fimVar, meanV1, meanV2,
+    v1: meanV1.map((v, i) => (fimVar[i]! + v) / Nx),
+    v2: meanV2.map((v, i) => (fimVar[i]! + v) / Nx),
+  };
+}
