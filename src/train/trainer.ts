@@ -80,6 +80,11 @@ export interface TrainOptions {
   shouldStop?: () => boolean;
   /** Called after every step (and after its checkpoint, if any). */
   onStep?: (info: StepInfo) => void;
+  /**
+   * Called after each epoch's evaluation and checkpoint, with the model as it is then (studies
+   * measure it here). Awaited; its time is not counted in the epoch's seconds.
+   */
+  onEpochEnd?: (metrics: EpochMetrics, model: Sequential) => void | Promise<void>;
 }
 
 export interface TrainResult {
@@ -359,7 +364,8 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     epochSamples = 0;
     epochSecondsBefore = 0;
     saveCheckpoint(0);
-    epochStart = now(); // the epoch-end checkpoint write belongs to no epoch
+    if (o.onEpochEnd) await o.onEpochEnd(metrics, model);
+    epochStart = now(); // the epoch-end checkpoint write (and the hook) belong to no epoch
     if (status !== 'completed') break;
   }
   progress.clear();
