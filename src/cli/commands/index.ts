@@ -3,7 +3,8 @@
  * src/cli/commands/<verb>.ts exporting a Command and add it here.
  */
 import type { Command } from '../command.js';
+import { fisherCommand } from './fisher.js';
 import { infoCommand } from './info.js';
 import { trainCommand } from './train.js';
 
-export const COMMANDS: readonly Command[] = [trainCommand, infoCommand];
+export const COMMANDS: readonly Command[] = [trainCommand, fisherCommand, infoCommand];
