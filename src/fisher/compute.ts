@@ -18,6 +18,7 @@ import { Rng } from '../core/rng.js';
 import { Tensor, sizeOf } from '../core/tensor.js';
 import { batchOf, type Dataset } from '../data/dataset.js';
 import type { Likelihood } from '../likelihoods/likelihood.js';
+import { checkLikelihoodFits } from '../likelihoods/index.js';
 import type { Sequential } from '../nn/sequential.js';
 import { accumulateBatch, newAccumulator, type RawAccumulator, type RawKind } from './accumulate.js';
 import { isPiecewiseLinear, paramLayers } from './engine.js';
@@ -57,7 +58,7 @@ function validate(model: Sequential, lik: Likelihood, data: Dataset, o: FisherOp
   if (!REPRESENTATIONS.includes(o.representation)) fail('INVALID_ARGUMENT', `unknown representation '${o.representation}': expected one of ${REPRESENTATIONS.join(', ')}`);
   const n = o.labelsPerInput ?? 1;
   if (!Number.isInteger(n) || n < 1) fail('INVALID_ARGUMENT', `labels per input must be a positive integer, got ${n}`);
-  lik.checkOutput(model.outputDim, data.targetKind === 'class' ? data.numClasses : undefined);
+  checkLikelihoodFits(lik, model.outputDim, data);
   const features = sizeOf(model.inputShape);
   const dataFeatures = sizeOf(data.inputShape);
   if (features !== dataFeatures) {

@@ -54,3 +54,12 @@ export function likelihoodNameFor(kind: TargetKind): LikelihoodName {
       return fail('INVALID_ARGUMENT', `unknown target kind '${String(kind)}'`);
   }
 }
+
+/**
+ * Checks that a network with `outputDim` outputs fits `lik` on data of this target kind. The
+ * class count constrains the output only for a categorical likelihood (binary class labels with
+ * a one-output Bernoulli model are fine).
+ */
+export function checkLikelihoodFits(lik: Likelihood, outputDim: number, data: { targetKind: TargetKind; numClasses?: number }): void {
+  lik.checkOutput(outputDim, lik.targetKind === 'class' && data.targetKind === 'class' ? data.numClasses : undefined);
+}

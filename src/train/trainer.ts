@@ -21,6 +21,7 @@ import { Tensor, sizeOf } from '../core/tensor.js';
 import { batchOf, validateDataset, type Dataset } from '../data/dataset.js';
 import { BufferScope } from '../core/pool.js';
 import type { Likelihood } from '../likelihoods/likelihood.js';
+import { checkLikelihoodFits } from '../likelihoods/index.js';
 import { modelFromJSON, modelToJSON } from '../nn/format.js';
 import type { Sequential } from '../nn/sequential.js';
 import { makeOptimizer, type OptimizerConfig } from '../optim/index.js';
@@ -125,7 +126,7 @@ export function validateTrainingSetup(model: Sequential, likelihood: Likelihood,
         `the ${likelihood.name} likelihood models ${likelihood.targetKind} targets, but dataset '${ds.name}' has ${ds.targetKind} targets`,
       );
     }
-    likelihood.checkOutput(model.outputDim, ds.numClasses);
+    checkLikelihoodFits(likelihood, model.outputDim, ds);
     likelihood.checkTargets(ds.targets, ds.length, model.outputDim);
   }
   if (train.length === 0) fail('SHAPE', `training set '${train.name}' is empty`);

@@ -19,6 +19,7 @@ import { fail } from '../core/errors.js';
 import { Tensor, sizeOf } from '../core/tensor.js';
 import { batchOf, type Dataset } from '../data/dataset.js';
 import type { Likelihood } from '../likelihoods/likelihood.js';
+import { checkLikelihoodFits } from '../likelihoods/index.js';
 import type { Sequential } from '../nn/sequential.js';
 import { perSampleJacobians, perSampleOutputHessianDiag } from '../fisher/persample.js';
 
@@ -114,7 +115,7 @@ export function jointVariances(model: Sequential, lik: Likelihood, data: Dataset
   if (!Number.isInteger(Nx) || Nx < 1) fail('INVALID_ARGUMENT', `inputs per estimate must be a positive integer, got ${Nx}`);
   const D = sizeOf(model.inputShape);
   if (sizeOf(data.inputShape) !== D) fail('SHAPE', `the data has ${sizeOf(data.inputShape)} features per sample but the model expects ${D}`);
-  lik.checkOutput(model.outputDim, data.targetKind === 'class' ? data.numClasses : undefined);
+  checkLikelihoodFits(lik, model.outputDim, data);
   const P = model.numParams();
   const s1 = new Float64Array(P);
   const s2 = new Float64Array(P);
