@@ -212,6 +212,10 @@ test('the default output goes next to the model: train, then fisher on the train
   const m = loadFisher(path);
   assert.equal(m.representation, 'block');
   assert.equal(m.meta.dtype, 'float32', "the model file's dtype by default");
+  // --out naming an existing directory receives the default file name.
+  const intoDir = await cli(['fisher', '--model', join(runDir, 'model.json'), '--data', DATA, '--estimator', 'empirical', '--out', dir, '--quiet']);
+  assert.equal(intoDir.code, 0, intoDir.err);
+  assert.equal(loadFisher(join(dir, 'fisher-empirical-diag.json')).meta.estimator, 'empirical');
   // Without --data, the default (embedded, 784 features, 10 classes) does not fit: the error names the training data.
   const noData = await cli(['fisher', '--model', join(runDir, 'model.json'), '--quiet']);
   assert.equal(noData.code, 1);
