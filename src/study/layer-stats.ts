@@ -59,8 +59,10 @@ export function sampledVariances(r: InputVariance, lik: Likelihood, rng: Rng, S:
     // Two passes (mean, then central sum): one pass would cancel catastrophically when V ≈ 0.
     for (let c = 0; c < T; c++) { const w = counts[c]! / S; m1 += w * e1(c); m2 += w * e2(c); }
     for (let c = 0; c < T; c++) { const w = counts[c]! / S; q1 += w * (e1(c) - m1) ** 2; q2 += w * (e2(c) - m2) ** 2; }
-    v1[i] = q1 * unbiased;
-    v2[i] = q2 * unbiased;
+    // Below the rounding floor of the values themselves a variance is noise: report 0.
+    const floor = (m: number): number => (T * 2.220446049250313e-16 * Math.abs(m)) ** 2;
+    v1[i] = q1 > floor(m1) ? q1 * unbiased : 0;
+    v2[i] = q2 > floor(m2) ? q2 * unbiased : 0;
   }
   return { v1, v2 };
 }

@@ -6,5 +6,6 @@ import type { Command } from '../command.js';
 import { fisherCommand } from './fisher.js';
 import { infoCommand } from './info.js';
 import { trainCommand } from './train.js';
+import { studyCommand } from './study.js';
 
-export const COMMANDS: readonly Command[] = [trainCommand, fisherCommand, infoCommand];
+export const COMMANDS: readonly Command[] = [studyCommand, trainCommand, fisherCommand, infoCommand];
