@@ -283,6 +283,37 @@ test('log axis: exact powers of ten do not add a decade; one value gets one deca
   }
 });
 
+test('log axis: a fixed range within two decades labels m × 10^k values inside it, thinned to fit', () => {
+  for (const [lo, hi] of [[1.5, 95], [2, 8], [2e-5, 3e-4], [0.3, 0.5]] as const) {
+    const s = logScale(0, 0, 6, [lo, hi]);
+    assert.equal(s.min, lo);
+    assert.equal(s.max, hi);
+    const major = s.ticks.filter((t) => t.label !== '');
+    assert.ok(major.length >= 2 && major.length <= 6, `${major.length} labels in [${lo}, ${hi}]`);
+    for (const t of s.ticks) assert.ok(t.value >= lo * (1 - 1e-12) && t.value <= hi * (1 + 1e-12), `${t.value} inside [${lo}, ${hi}]`);
+    for (const t of major) assert.ok(Math.abs(Number(t.label) - t.value) <= 1e-12 * t.value, `label ${t.label} is ${t.value}`);
+  }
+});
+
+test('extreme magnitudes never put NaN or Infinity into the SVG', () => {
+  const cases: LineChartOptions[] = [
+    { title: 'denormal to max', logY: true, series: [{ name: 'a', x: [1, 2, 3], y: [5e-324, 1, 1.7e308] }] },
+    { title: 'linear overflow', series: [{ name: 'a', x: [-1.7e308, 0, 1.7e308], y: [-1.7e308, 0, 1.7e308] }] },
+    { title: 'flat', series: [{ name: 'a', x: [3, 3, 3], y: [7, 7, 7] }] },
+  ];
+  for (const c of cases) {
+    const svg = lineChart(c);
+    parseXml(svg);
+    assert.doesNotMatch(svg, /NaN|Infinity|e\+/, c.title);
+  }
+  // 1.7e308 on a [0, 1] axis has no float64 pixel position: skipped and said so, the rest drawn.
+  const off = parseXml(lineChart({ title: 'off-scale', yRange: [0, 1], series: [{ name: 'a', x: [0, 1, 2, 3], y: [0.2, 0.4, 1.7e308, 0.6] }] }));
+  assert.equal(off.attrs['data-skipped'], '1');
+  assert.match(textOf(childElements(off)[1]!), /1 too far off-scale/);
+  assert.deepEqual(subpaths(seriesPaths(off)[0]!.d).map((p) => p.length), [2]);
+  assert.equal(seriesPaths(off)[0]!.circles.length, 1);
+});
+
 test('linear axis: nice 1/2/5 steps that cover the data, labels that read back as the tick values', () => {
   let seed = 12345;
   const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);

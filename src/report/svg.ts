@@ -93,7 +93,8 @@ export function escapeXml(text: string): string {
 
 /** Pixel coordinate with two decimals; never "-0", never exponent notation. */
 function px(v: number): string {
-  const r = Math.round(v * 100) / 100;
+  // Everything drawn is clipped to the chart first; the clamp only keeps toFixed out of exponent form.
+  const r = Math.round(Math.min(Math.max(v, -1e9), 1e9) * 100) / 100;
   return Object.is(r, -0) || r === 0 ? '0' : r.toFixed(2).replace(/\.?0+$/, '');
 }
 
@@ -170,6 +171,10 @@ export function linearScale(
     lo = 0;
     hi = 1;
   }
+  // Keep the span itself finite (hi - lo overflows for values near ±1.8e308).
+  const limit = Number.MAX_VALUE / 8;
+  lo = Math.min(Math.max(lo, -limit), limit);
+  hi = Math.min(Math.max(hi, -limit), limit);
   // A span below ~1e-12 of the magnitude cannot hold distinct ticks in float64: treat as one value.
   if (hi - lo <= 1e-12 * Math.max(Math.abs(lo), Math.abs(hi))) {
     lo = (lo + hi) / 2;
@@ -226,6 +231,9 @@ export function logScale(dataMin: number, dataMax: number, maxLabels: number, fi
     if (decade(kHi - 1) >= dataMax) kHi -= 1;
     if (decade(kHi) < dataMax) kHi += 1;
     if (kHi <= kLo) kHi = kLo + 1;
+    // Stay on representable decades (1e-324 is 0 in float64, 1e309 is Infinity).
+    kLo = Math.max(kLo, -323);
+    kHi = Math.min(Math.max(kHi, kLo + 1), 308);
     lo = decade(kLo);
     hi = decade(kHi);
   }
@@ -260,13 +268,20 @@ export function logScale(dataMin: number, dataMax: number, maxLabels: number, fi
       }
     }
   } else {
-    // A fixed range holding fewer than two decades: label the 1..9 × 10^k values inside it.
+    // A fixed range holding fewer than two decades: label m × 10^k values inside it, with the
+    // densest mantissa set that fits (1..9, then 1/2/5, then 1/3, then 1) and the rest as minor ticks.
+    const inside: { m: number; k: number }[] = [];
     for (let k = Math.floor(lLo); k <= Math.ceil(lHi); k++) {
       for (let m = 1; m <= 9; m++) {
-        const v = m * decade(k);
-        const l = Math.log10(v);
-        if (l >= lLo - 1e-9 && l <= lHi + 1e-9) ticks.push({ value: v, label: logValueLabel(m, k), major: true });
+        const l = Math.log10(m * decade(k));
+        if (l >= lLo - 1e-9 && l <= lHi + 1e-9) inside.push({ m, k });
       }
+    }
+    const sets = [[1, 2, 3, 4, 5, 6, 7, 8, 9], [1, 2, 5], [1, 3], [1]];
+    const labelled = sets.find((set) => inside.filter((t) => set.includes(t.m)).length <= Math.max(2, maxLabels)) ?? [1];
+    for (const { m, k } of inside) {
+      const major = labelled.includes(m);
+      ticks.push({ value: m * decade(k), label: major ? logValueLabel(m, k) : '', major });
     }
   }
   ticks.sort((a, b) => a.value - b.value);
@@ -392,9 +407,6 @@ export function lineChart(options: LineChartOptions): string {
     usable.push(ok);
     skippedPerSeries.push(skipped);
   });
-  const totalSkipped = skippedPerSeries.reduce((a, b) => a + b, 0);
-  const totalPoints = options.series.reduce((a, s) => a + s.x.length, 0);
-  const drawable = totalPoints - totalSkipped;
 
   // Layout. Label sizes are estimated from character counts (no text metrics without a DOM).
   const titleH = options.title ? 24 : 8;
@@ -447,18 +459,41 @@ export function lineChart(options: LineChartOptions): string {
   if (plotH < 20) fail('INVALID_ARGUMENT', `chart height ${height} leaves no room for the plot (${Math.round(plotH)} px)`);
   const yScale = yScale0;
 
-  const tx = (v: number) => {
-    const t = xScale.log
-      ? (Math.log10(v) - Math.log10(xScale.min)) / (Math.log10(xScale.max) - Math.log10(xScale.min))
-      : (v - xScale.min) / (xScale.max - xScale.min);
-    return plotX0 + t * plotW;
+  // Fraction along an axis; v/span - min/span rather than (v - min)/span, which overflows near ±1.8e308.
+  const along = (scale: AxisScale, v: number) => {
+    if (scale.log) return (Math.log10(v) - Math.log10(scale.min)) / (Math.log10(scale.max) - Math.log10(scale.min));
+    const span = scale.max - scale.min;
+    return v / span - scale.min / span;
   };
-  const ty = (v: number) => {
-    const t = yScale.log
-      ? (Math.log10(v) - Math.log10(yScale.min)) / (Math.log10(yScale.max) - Math.log10(yScale.min))
-      : (v - yScale.min) / (yScale.max - yScale.min);
-    return plotY1 - t * plotH;
-  };
+  const tx = (v: number) => plotX0 + along(xScale, v) * plotW;
+  const ty = (v: number) => plotY1 - along(yScale, v) * plotH;
+
+  // Runs of consecutive drawable points, in pixels. A value so far outside a fixed range that its
+  // pixel position overflows float64 is skipped (and counted) like a non-finite one.
+  let offScale = 0;
+  const seriesRuns: Point[][][] = options.series.map((s, si) => {
+    const ok = usable[si]!;
+    const runs: Point[][] = [];
+    let run: Point[] = [];
+    for (let i = 0; i < s.x.length; i++) {
+      const p = ok[i] ? { x: tx(s.x[i]!), y: ty(s.y[i]!) } : null;
+      if (p !== null && !(Number.isFinite(p.x) && Number.isFinite(p.y))) {
+        skippedPerSeries[si]!++;
+        offScale++;
+      }
+      if (p === null || !(Number.isFinite(p.x) && Number.isFinite(p.y))) {
+        if (run.length > 0) runs.push(run);
+        run = [];
+        continue;
+      }
+      run.push(p);
+    }
+    if (run.length > 0) runs.push(run);
+    return runs;
+  });
+  const totalSkipped = skippedPerSeries.reduce((a, b) => a + b, 0);
+  const totalPoints = options.series.reduce((a, s) => a + s.x.length, 0);
+  const drawable = totalPoints - totalSkipped;
 
   const out: string[] = [];
   const seriesSummary = options.series.map((s, i) => `${s.name} (${s.x.length - skippedPerSeries[i]!} of ${s.x.length} points drawn)`).join('; ');
@@ -470,7 +505,7 @@ export function lineChart(options: LineChartOptions): string {
     `Line chart, ${logX ? 'log' : 'linear'} x axis${options.xLabel ? ` (${options.xLabel})` : ''}, ` +
     `${logY ? 'log' : 'linear'} y axis${options.yLabel ? ` (${options.yLabel})` : ''}. ` +
     `Series: ${seriesSummary || 'none'}. ` +
-    `Points skipped: ${totalSkipped}${totalSkipped > 0 ? ` (missing, non-finite${logX || logY ? ', or not positive on a log axis' : ''}; ${skipDetail})` : ''}.`;
+    `Points skipped: ${totalSkipped}${totalSkipped > 0 ? ` (missing, non-finite${logX || logY ? ' or not positive on a log axis' : ''}${offScale > 0 ? `, ${offScale} too far off-scale to place` : ''}; ${skipDetail})` : ''}.`;
   out.push(
     `<svg xmlns="http://www.w3.org/2000/svg" class="fimkit-chart" width="${px(width)}" height="${px(height)}" viewBox="0 0 ${px(width)} ${px(height)}" role="img" aria-label="${escapeXml(options.title)}" data-skipped="${totalSkipped}" font-family="${escapeXml(FONT_FAMILY)}" font-size="${FONT_SIZE}">`,
     `<title>${escapeXml(options.title)}</title>`,
@@ -526,18 +561,7 @@ export function lineChart(options: LineChartOptions): string {
   // Series: one path per series, a new subpath wherever a point is skipped or the line leaves the plot.
   options.series.forEach((s, si) => {
     const color = s.color ?? SERIES_COLORS[si % SERIES_COLORS.length]!;
-    const ok = usable[si]!;
-    const runs: Point[][] = [];
-    let run: Point[] = [];
-    for (let i = 0; i < s.x.length; i++) {
-      if (!ok[i]) {
-        if (run.length > 0) runs.push(run);
-        run = [];
-        continue;
-      }
-      run.push({ x: tx(s.x[i]!), y: ty(s.y[i]!) });
-    }
-    if (run.length > 0) runs.push(run);
+    const runs = seriesRuns[si]!;
     let d = '';
     const dots: Point[] = [];
     for (const r of runs) {
