@@ -394,6 +394,13 @@ test('recommendation: relu picks Î2 everywhere, sigmoid gets Î2 in the last la
     assert.equal(chosen, Math.min(l.cost.i1, l.cost.i2, l.cost.exact));
     assert.equal(l.varianceCost.ratio, l.varianceCost.i2 === 0 ? Infinity : l.varianceCost.i1 / l.varianceCost.i2);
   });
+  // With a costly exact diagonal the hidden layers go to the cheaper of Î1 and Î2.
+  const dear = recommendEstimators(sig, lik, statsFromInputs(inputVariances(sig, lik, x), lik), { cost: { i2Labels: 'separate', exactPerInput: 1e9 }, accuracy: { epsilon: 0.2, delta: 0.1 } });
+  for (const l of dear.layers.slice(0, -1)) {
+    assert.notEqual(l.recommended, 'exact');
+    assert.equal(l.cost[l.recommended], Math.min(l.cost.i1, l.cost.i2));
+    assert.match(l.reason, l.recommended === 'i1' ? /Î1 reaches/ : /Î2 reaches/);
+  }
 });
 
 test('recommendation: Î1 wins where the output space is large and the accuracy loose; exact where ε is tight', () => {

@@ -7,7 +7,7 @@
  * counts 1, whatever layer it stops at; forward passes and label sampling are not counted):
  *
  *   exact   R passes: one per column of a square-root factor of Cov(t|x) (R = C − 1 for a
- *           softmax, T for the diagonal families).
+ *           softmax, T for the diagonal families); `exactPerInput` overrides it.
  *   Î1      `i1PerLabel` (default 1) per label: each sampled label is one column t(y) − η.
  *   Î2      the exact columns (R) plus the second-derivative term Σ_a c_a ∇²h_a of the layer:
  *             0 when no curved activation (φ'' ≢ 0) lies above the layer: the last layer, any
@@ -50,6 +50,8 @@ export interface CostModel {
   i2Labels?: 'shared' | 'separate';
   /** Columns of the square-root factor of Cov(t) (default lik.factorRank(T)). */
   factorColumns?: number;
+  /** Backward passes per input for the exact diagonal (default factorColumns; e.g. T where it is built from the Jacobian's rows instead). */
+  exactPerInput?: number;
   /** Cost of one per-unit curvature pass relative to a full backward pass (default 1; such a pass starts at the activation, so less is defensible). */
   curvatureUnitPass?: number;
 }
@@ -96,6 +98,7 @@ export interface RecommendationReport {
   criterion: LayerCriterion;
   i2Labels: 'shared' | 'separate';
   factorColumns: number;
+  exactPerInput: number;
   layers: LayerRecommendation[];
   notes: string[];
 }
@@ -147,6 +150,8 @@ export function recommendEstimators(model: Sequential, lik: Likelihood, stats: S
   checkCost('i1PerLabel', i1PerLabel);
   checkCost('curvatureUnitPass', unitPass);
   checkCost('factorColumns', R);
+  const exactCost = cm.exactPerInput ?? R;
+  checkCost('exactPerInput', exactCost);
 
   const layout = layoutOf(model);
   if (stats.fim.length !== layout.size) fail('SHAPE', `the statistics hold ${stats.fim.length} parameters but the model has ${layout.size}`);
@@ -171,10 +176,10 @@ export function recommendEstimators(model: Sequential, lik: Likelihood, stats: S
     const costModel = {
       i1: { perInput: 0, perLabel: i1PerLabel },
       i2: i2Labels === 'shared' ? { perInput: i2Each, perLabel: 0 } : { perInput: 0, perLabel: i2Each },
-      exact: { perInput: R, perLabel: 0 },
+      exact: { perInput: exactCost, perLabel: 0 },
     };
     const costOf = (c: EstimatorCost, n: number): number => (Number.isFinite(n) ? c.perInput + c.perLabel * n : Infinity);
-    const cost = { i1: costOf(costModel.i1, n1), i2: costOf(costModel.i2, n2), exact: R };
+    const cost = { i1: costOf(costModel.i1, n1), i2: costOf(costModel.i2, n2), exact: exactCost };
     const vc1 = v1 * i1PerLabel, vc2 = v2 * i2Each;
     const varianceCost = { i1: vc1, i2: vc2, ratio: ratio(vc1, vc2) };
 
@@ -197,15 +202,15 @@ export function recommendEstimators(model: Sequential, lik: Likelihood, stats: S
       else if (curvature[gi] === 0) reason = 'no curved activation above this layer: V2 = 0, Î2 is exact at no extra cost';
       else reason = 'V2 = 0 at these inputs: Î2 is deterministic and equals the exact FIM diagonal';
     } else if (best.name === 'exact') {
-      reason = `exact costs ${fmt(R)} backward passes per input, fewer than Î1 (${fmt(n1)} labels: ${fmt(cost.i1)} passes) or Î2 (${fmt(cost.i2)} passes) need for ${target}`;
-      if (i2Labels === 'shared' && !deterministicI2) reason += '; Î2 computes the exact columns and adds label noise, so it cannot beat exact';
+      reason = `exact costs ${fmt(exactCost)} backward passes per input, fewer than Î1 (${fmt(n1)} labels: ${fmt(cost.i1)} passes) or Î2 (${fmt(cost.i2)} passes) need for ${target}`;
+      if (i2Labels === 'shared' && !deterministicI2 && exactCost <= R) reason += '; Î2 computes the exact columns and adds label noise, so it cannot beat exact';
     } else if (best.name === 'i1') {
       reason = deterministicI1
         ? 'V1 = 0 here: Î1 is deterministic with one label, the cheapest exact value'
-        : `${v1 < v2 ? 'V1 < V2 here: ' : ''}Î1 reaches ${target} with ${fmt(n1)} labels (${fmt(cost.i1)} passes), fewer than exact (${fmt(R)}) or Î2 (${fmt(cost.i2)})`;
+        : `${v1 < v2 ? 'V1 < V2 here: ' : ''}Î1 reaches ${target} with ${fmt(n1)} labels (${fmt(cost.i1)} passes), fewer than exact (${fmt(exactCost)}) or Î2 (${fmt(cost.i2)})`;
       if (!deterministicI1 && varianceCost.ratio < 1) reason += '; Î1 is more accurate per unit cost';
     } else {
-      reason = `${v2 < v1 ? 'V2 < V1 here: ' : ''}Î2 reaches ${target} with ${fmt(n2)} labels (${fmt(cost.i2)} passes), fewer than exact (${fmt(R)}) or Î1 (${fmt(cost.i1)})`;
+      reason = `${v2 < v1 ? 'V2 < V1 here: ' : ''}Î2 reaches ${target} with ${fmt(n2)} labels (${fmt(cost.i2)} passes), fewer than exact (${fmt(exactCost)}) or Î1 (${fmt(cost.i1)})`;
     }
     return {
       label: g.label, type: g.type, size: g.size, layerIndex: layers[gi]!.index,
@@ -218,7 +223,7 @@ export function recommendEstimators(model: Sequential, lik: Likelihood, stats: S
     'costs are backward-pass equivalents per input; forward passes and label sampling are not counted',
     `labels per input from the ${criterion === 'trace' ? 'Cauchy–Schwarz bound on the layer trace' : `${criterion} over the layer's parameters`} of the best applicable bound (Chebyshev, Bernstein, Hoeffding)`,
   ];
-  if (i2Labels === 'shared') notes.push('Î2 as computed here folds all labels of an input into one second-derivative pass: it costs at least the exact diagonal, so it is recommended only where it is deterministic (and then equals the exact diagonal)');
+  if (i2Labels === 'shared' && exactCost <= R) notes.push('Î2 as computed here folds all labels of an input into one second-derivative pass: it costs at least the exact diagonal, so it is recommended only where it is deterministic (and then equals the exact diagonal)');
   if (stats.range1 === null) notes.push(stats.unboundedReason ?? 'no ranges given: Chebyshev only');
-  return { accuracy: { ...acc }, criterion, i2Labels, factorColumns: R, layers: out, notes };
+  return { accuracy: { ...acc }, criterion, i2Labels, factorColumns: R, exactPerInput: exactCost, layers: out, notes };
 }
