@@ -646,3 +646,27 @@ describe('files', () => {
     assertThrowsCode(() => loadFisher(join(dir, 'missing.json')), 'IO', /cannot read/);
   });
 });
+
+it('symmetric eigendecomposition converges on rank-deficient matrices with many zero eigenvalues', async () => {
+  const { symmetricEigen } = await import('../src/fisher/linalg.js');
+  const { Rng: R } = await import('../src/core/rng.js');
+  const rng = new R(77);
+  for (const [n, rank] of [[100, 9], [64, 1], [30, 0], [50, 25]] as const) {
+    // A = V Vᵀ with V n×rank: rank `rank`, n − rank exact zero eigenvalues (up to rounding).
+    const V = new Float64Array(n * Math.max(rank, 1)).map(() => (rank === 0 ? 0 : rng.normal()));
+    const A = new Float64Array(n * n);
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) { let s = 0; for (let k = 0; k < rank; k++) s += V[i * rank + k]! * V[j * rank + k]!; A[i * n + j] = s; }
+    const { values, vectors } = symmetricEigen(A.slice(), n);
+    let norm = 0;
+    for (const v of A) norm = Math.max(norm, Math.abs(v));
+    // Reconstruction Q Λ Qᵀ = A to rounding of the matrix norm.
+    let err = 0;
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let k = 0; k < n; k++) s += vectors[i * n + k]! * values[k]! * vectors[j * n + k]!;
+      err = Math.max(err, Math.abs(s - A[i * n + j]!));
+    }
+    assert.ok(err <= 1e-12 * Math.max(norm, 1), `n ${n} rank ${rank}: reconstruction error ${err}`);
+    assert.equal(values.filter((v) => Math.abs(v) > 1e-10 * Math.max(norm, 1)).length, rank);
+  }
+});

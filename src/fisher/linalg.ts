@@ -412,13 +412,19 @@ function tridiagonalize(a0: Float64Array, n: number, d: Float64Array, e: Float64
  * (i, i+1) of zt = Qᵀ.
  */
 function tridiagonalQL(d: Float64Array, e: Float64Array, zt: Float64Array, n: number): void {
+  // Deflation is judged against the norm of the whole matrix as well as the local diagonal: a
+  // purely relative test never deflates between two (numerically) zero eigenvalues, which
+  // rank-deficient matrices such as the categorical M̄ have in numbers. ε·‖T‖ is the absolute
+  // accuracy a symmetric eigensolver guarantees anyway.
+  let anorm = 0;
+  for (let i = 0; i < n; i++) anorm = Math.max(anorm, Math.abs(d[i]!) + Math.abs(e[i]!));
   for (let l = 0; l < n; l++) {
     let iter = 0;
     for (;;) {
       let m = l;
       for (; m < n - 1; m++) {
         const dd = Math.abs(d[m]!) + Math.abs(d[m + 1]!);
-        if (Math.abs(e[m]!) <= Number.EPSILON * dd) break;
+        if (Math.abs(e[m]!) <= Number.EPSILON * Math.max(dd, anorm)) break;
       }
       if (m === l) break;
       if (++iter > 60) fail('INVALID_ARGUMENT', `eigendecomposition did not converge (eigenvalue ${l} of ${n} after 60 QL iterations)`);
