@@ -46,6 +46,18 @@ export { KfacFisher } from './fisher/kfac.js';
 export { MatrixFreeFisher } from './fisher/matfree.js';
 export { layoutOf } from './fisher/layout.js';
 export * from './fisher/serialize.js';
+export { summarizeFisher, summarizeDiagonal, formatSummaryTable, type FisherSummary } from './fisher/summary.js';
+export * from './variance/conditional.js';
+export * from './variance/bounds.js';
+export * from './variance/tensor-eig.js';
+export * from './variance/complexity.js';
+export * from './variance/recommend.js';
+export * from './variance/check.js';
+export * from './report/index.js';
+export { runStudy, studyFindings, STUDY_ARCHITECTURES, type StudyResult, type StudyOptions } from './study/study.js';
+export { runToy, type ToyCurve, type ToyOptions } from './study/toy-ngd.js';
+export { layerStatistics, sampledVariances, type LayerStat } from './study/layer-stats.js';
+export { studyReportHtml } from './study/report.js';
 export { encodeFloatArray, decodeFloatArray, type EncodedArray } from './io/base64.js';
 
 /** Loads the wasm kernels (from `source`, default: dist/wasm next to this module) and activates them. */

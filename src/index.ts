@@ -9,5 +9,6 @@ export * from './data/mnist.js';
 export * from './data/embedded.js';
 export * from './data/resolve.js';
 export * from './fisher/files.js';
+export * from './report/files.js';
 export { FileCheckpointStore } from './train/checkpoint-file.js';
 export { writeFileAtomic, writeJsonAtomic } from './io/atomic.js';
