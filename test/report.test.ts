@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { CHROMIUM, chromium, pageConsole } from './helpers.js';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, copyFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -550,26 +550,6 @@ test('writeReport writes report.html and report.json atomically (no temporary fi
 
 // ---------------------------------------------------------------------------------------------
 // Headless Chromium: the report loads without errors, the charts are in the DOM, and they paint.
-
-const CHROMIUM = process.env.FIMKIT_CHROMIUM ?? '/usr/bin/chromium';
-
-function chromium(args: string[], userDataDir: string): Promise<{ stdout: string; stderr: string }> {
-  const flags = [
-    '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage', '--hide-scrollbars', `--user-data-dir=${userDataDir}`, '--enable-logging=stderr', '--v=0',
-  ];
-  return new Promise((resolve, reject) => {
-    execFile(CHROMIUM, [...flags, ...args], { timeout: 60_000, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`chromium ${args.join(' ')} failed: ${err.message}\n${stderr.slice(-2000)}`));
-      else resolve({ stdout, stderr });
-    });
-  });
-}
-
-/** Console messages the page produced (Chromium logs them as "...:CONSOLE...] "message", source: URL (line)"). */
-function pageConsole(stderr: string, url: string): string[] {
-  return stderr.split('\n').filter((l) => /:CONSOLE[:(\]]/.test(l) && l.includes(url));
-}
 
 /** Decodes an 8-bit RGB/RGBA non-interlaced PNG (what Chromium's --screenshot writes) into RGBA. */
 function decodePng(buf: Buffer): { width: number; height: number; rgba: Uint8Array } {

@@ -36,6 +36,8 @@ export interface StudyOptions {
   seed?: number;
   /** Per-parameter upper bounds (Theorem 4.1). */
   bounds?: UpperBounds;
+  /** Override the MLPs (tests use small ones). */
+  architectures?: typeof STUDY_ARCHITECTURES;
   /** Progress messages. */
   log?: (line: string) => void;
 }
@@ -206,7 +208,7 @@ export async function runStudy(split: DatasetSplit, opts: StudyOptions = {}): Pr
   const trainSet: Dataset = trainLimit < split.train.length ? subset(split.train, Array.from({ length: trainLimit }, (_, i) => i)) : split.train;
   const data = { train: trainSet, test: split.test };
   const experiments: MlpExperiment[] = [];
-  for (const arch of STUDY_ARCHITECTURES) {
+  for (const arch of opts.architectures ?? STUDY_ARCHITECTURES) {
     opts.log?.(`${arch.name} on ${split.train.name}: ${o.epochs} epochs`);
     experiments.push(await runMlp(data, arch, o));
   }
