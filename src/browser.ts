@@ -53,6 +53,7 @@ export * from './variance/tensor-eig.js';
 export * from './variance/complexity.js';
 export * from './variance/recommend.js';
 export * from './variance/check.js';
+export * from './variance/offdiag.js';
 export * from './report/index.js';
 export { runStudy, studyFindings, STUDY_ARCHITECTURES, type StudyResult, type StudyOptions } from './study/study.js';
 export { runToy, type ToyCurve, type ToyOptions } from './study/toy-ngd.js';

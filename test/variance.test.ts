@@ -152,3 +152,50 @@ for (const [lname, act, T] of [['categorical', 'sigmoid', 3], ['categorical', 't
     assert.ok(rel(cf.fim, fim) < 1e-12);
   });
 }
+
+test('variances of every entry of the full Î1 and Î2 equal exact enumeration over labels (small net)', async () => {
+  const { entryVariances } = await import('../src/variance/offdiag.js');
+  for (const [lname, act, T] of [['categorical', 'tanh', 3], ['bernoulli', 'sigmoid', 2]] as [LikelihoodName, ActivationName, number][]) {
+    const { model, data } = setup(lname, act, T, 1);
+    const lik = makeLikelihood(lname);
+    const x = new Tensor(data.inputs.slice(0, 3), [1, 3]);
+    const N = 2;
+    const ev = entryVariances(model, lik, x, N);
+    const P = ev.P;
+    const params = model.parameters();
+    const ps = params.map((p) => p.data as Float64Array);
+    const labels: (Int32Array | Float64Array)[] = lname === 'categorical'
+      ? Array.from({ length: T }, (_, c) => Int32Array.of(c))
+      : Array.from({ length: 1 << T }, (_, mask) => Float64Array.from({ length: T }, (_, a) => (mask >> a) & 1));
+    const gradOf = (y: Int32Array | Float64Array): Float64Array => Float64Array.from(grad(lik.nll(model.forward(x), y), params).flatMap((g) => Array.from(g.data)));
+    const probs = labels.map((y) => Math.exp(-lik.nll(model.forward(x), y).item()));
+    const i1 = labels.map((y) => { const g = gradOf(y); return Float64Array.from({ length: P * P }, (_, k) => g[Math.floor(k / P)]! * g[k % P]!); });
+    const i2 = labels.map((y) => {
+      const H = new Float64Array(P * P);
+      let col = 0;
+      ps.forEach((p, pi) => {
+        for (let i = 0; i < p.length; i++, col++) {
+          const vs = ps.map((q, qi) => { const v = new Float64Array(q.length); if (qi === pi) v[i] = 1; return v; });
+          const d = numericalDirectional(() => gradOf(y), ps, vs);
+          for (let r = 0; r < P; r++) H[r * P + col] = d[r]!;
+        }
+      });
+      return H;
+    });
+    const exactVar = (vals: Float64Array[]): Float64Array => Float64Array.from({ length: P * P }, (_, k) => {
+      const mean = vals.reduce((s, v, l) => s + probs[l]! * v[k]!, 0);
+      return vals.reduce((s, v, l) => s + probs[l]! * (v[k]! - mean) ** 2, 0) / N;
+    });
+    const rel = (a: Float64Array, b: Float64Array): number => {
+      let num = 0, den = 0;
+      for (let i = 0; i < a.length; i++) { num = Math.max(num, Math.abs(a[i]! - b[i]!)); den = Math.max(den, Math.abs(b[i]!)); }
+      return num / den;
+    };
+    assert.ok(rel(ev.v1, exactVar(i1)) < 1e-10, `${lname} Var(Î1_ij): ${rel(ev.v1, exactVar(i1)).toExponential(2)}`);
+    assert.ok(rel(ev.v2, exactVar(i2)) < 1e-7, `${lname} Var(Î2_ij): ${rel(ev.v2, exactVar(i2)).toExponential(2)}`);
+    // The diagonal agrees with the per-parameter closed forms.
+    const cf = inputVariances(model, lik, x)[0]!;
+    assert.ok(rel(Float64Array.from({ length: P }, (_, i) => ev.v1[i * P + i]!), cf.v1.map((v) => v / N)) < 1e-12);
+    assert.ok(rel(Float64Array.from({ length: P }, (_, i) => ev.v2[i * P + i]!), cf.v2.map((v) => v / N)) < 1e-10);
+  }
+});
