@@ -138,6 +138,8 @@ export interface OutputSpectrum {
   /** λ̃_min/λ̃_max of M and of K (TO Eq. 10) with their minimisers, residuals and convergence. */
   mTilde: ZEigenExtremes;
   kTilde: ZEigenExtremes;
+  /** Whether the tensor eigen-solver met its residual tolerance for all four extremes. */
+  converged: boolean;
   /** TO Corollary 4.2: (11) λ̃_min(M) ≥ max{0, λ̃_min(K) − λ²_max}, (12) λ̃_max(M) ≤ λ̃_max(K) − λ²_min. */
   corollary42: { mTildeMinLower: number; mTildeMaxUpper: number };
   proposition43: Proposition43;
@@ -245,17 +247,21 @@ export function outputSpectrum(lik: Likelihood, h: ArrayLike<number>, opts: Spec
     const sigma = new Float64Array(T);
     const comp = new Float64Array(T);
     softmaxRow(hRow, 0, T, sigma, comp);
-    let sigmaMax = 0, oneMinusNormSq = 0, normSq = 0;
+    let sigmaMax = 0, oneMinusNormSq = 0;
     for (let c = 0; c < T; c++) {
       sigmaMax = Math.max(sigmaMax, sigma[c]!);
       oneMinusNormSq += sigma[c]! * comp[c]!;
-      normSq += sigma[c]! ** 2;
     }
     const m = Math.min(sigmaMax, oneMinusNormSq);
     categorical = { sigma, sigmaMax, oneMinusNormSq, m, lambdaMaxUpper: m, mTildeMaxUpper: 2 * m };
-    // ‖e_y − σ‖² = (1 − σ_y)² + Σ_{c≠y} σ_c², largest over y.
+    // ‖e_y − σ‖² = (1 − σ_y)² + Σ_{c≠y} σ_c², largest over y; the sum over c ≠ y is taken
+    // directly (not ‖σ‖² − σ_y², which cancels when σ_y is near 1).
     let B = 0;
-    for (let y = 0; y < T; y++) B = Math.max(B, comp[y]! ** 2 + (normSq - sigma[y]! ** 2));
+    for (let y = 0; y < T; y++) {
+      let rest = 0;
+      for (let c = 0; c < T; c++) if (c !== y) rest += sigma[c]! ** 2;
+      B = Math.max(B, comp[y]! ** 2 + rest);
+    }
     proposition43 = prop43(B, lambdaMin, lambdaMax);
   } else if (lik.name === 'bernoulli') {
     // t(y) ∈ {0,1}^T: ‖t − p‖² is largest when every y_a is the less likely value.
@@ -277,7 +283,7 @@ export function outputSpectrum(lik: Likelihood, h: ArrayLike<number>, opts: Spec
   }
   return {
     likelihood: lik.name, T, h: hRow, covariance, eigenvalues, eigenvectors, lambdaMin, lambdaMax,
-    fourthMoment: K, mTensor: M, mTilde, kTilde, corollary42, proposition43, categorical, gaussian,
+    fourthMoment: K, mTensor: M, mTilde, kTilde, converged: mTilde.converged && kTilde.converged, corollary42, proposition43, categorical, gaussian,
     mBar: { eigenvalues: padTo(symmetricEigenvalues, T2), symmetricEigenvalues, trace: mBarTrace },
   };
 }

@@ -165,7 +165,8 @@ function contract2(A: Float64Array, T: number, u: Float64Array, sign: number, uu
 /**
  * Eigen-decomposition of a small symmetric n×n matrix by cyclic Jacobi rotations (in place on a
  * copy): values[j] and column j of `vectors` (row-major n×n). Quadratically convergent and
- * allocation-light, which matters here because it runs once per Newton step on T×T matrices.
+ * allocation-free, which matters here because it runs on a T×T matrix at every half-step of the
+ * biquadratic alternation.
  */
 function jacobiEigen(S: Float64Array, n: number, values: Float64Array, vectors: Float64Array, work: Float64Array): void {
   const a = work;
@@ -179,7 +180,8 @@ function jacobiEigen(S: Float64Array, n: number, values: Float64Array, vectors: 
       diag += a[p * n + p]! ** 2;
       for (let q = p + 1; q < n; q++) off += a[p * n + q]! ** 2;
     }
-    if (off <= 1e-32 * diag || off === 0) break;
+    // Off-diagonal mass below (1e-15)² of the total: rotations would only move rounding noise.
+    if (off <= 1e-30 * (diag + off)) break;
     for (let p = 0; p < n; p++) {
       for (let q = p + 1; q < n; q++) {
         const apq = a[p * n + q]!;
@@ -272,6 +274,37 @@ interface AscentState {
   r: number;
 }
 
+/** In-place Cholesky of a symmetric n×n matrix (lower triangle); false if not positive definite. */
+function choleskyInPlace(L: Float64Array, n: number): boolean {
+  for (let j = 0; j < n; j++) {
+    let d = L[j * n + j]!;
+    for (let k = 0; k < j; k++) d -= L[j * n + k]! ** 2;
+    if (!(d > 0)) return false;
+    const ljj = Math.sqrt(d);
+    L[j * n + j] = ljj;
+    for (let i = j + 1; i < n; i++) {
+      let s = L[i * n + j]!;
+      for (let k = 0; k < j; k++) s -= L[i * n + k]! * L[j * n + k]!;
+      L[i * n + j] = s / ljj;
+    }
+  }
+  return true;
+}
+
+/** Solves L Lᵀ x = b in place (L from choleskyInPlace). */
+function choleskySolveInPlace(L: Float64Array, n: number, b: Float64Array): void {
+  for (let i = 0; i < n; i++) {
+    let s = b[i]!;
+    for (let k = 0; k < i; k++) s -= L[i * n + k]! * b[k]!;
+    b[i] = s / L[i * n + i]!;
+  }
+  for (let i = n - 1; i >= 0; i--) {
+    let s = b[i]!;
+    for (let k = i + 1; k < n; k++) s -= L[k * n + i]! * b[k]!;
+    b[i] = s / L[i * n + i]!;
+  }
+}
+
 /**
  * Maximises F(u) = sign·(u^{⊗4}:A) over the unit sphere from u0. Each iteration first tries
  * damped Newton steps (below) and keeps one only if it increases F; otherwise it takes the
@@ -280,22 +313,23 @@ interface AscentState {
  * give quadratic convergence near non-degenerate extrema and cope with badly scaled tensors
  * (eigenvalues of very different sizes), where the conservative shift alone crawls.
  *
- * Newton step: on the sphere, the Riemannian gradient of F is 4(g − F u) and its Hessian
- * 4·P(3W − F I)P with P = I − uuᵀ. With the tangent eigenpairs (θ_j, q_j) of P(3W − F I)P, the
- * step is d = Σ_j q_j (q_jᵀ r)/(μ − θ_j), r = g − F u, with μ > max θ_j so that d is an ascent
- * direction (rᵀd > 0): μ = 0 (pure Newton) at a point where F is locally concave, otherwise
- * just above max θ_j, plus a Levenberg–Marquardt term that grows tenfold after each rejected
- * trial (shortening the step towards the gradient direction) and shrinks after each accepted
- * one. The step is capped at length 1 and retracted by normalising u + d.
+ * Newton step: on the sphere, the Riemannian gradient of F is 4r, r = g − F u, and its Hessian
+ * is 4·P(3W − F I)P with P = I − uuᵀ. The step d ⟂ u solves (P(3W − F I)P − μI) d = −r on the
+ * tangent space, for a shift μ ≥ 0 that makes the tangent matrix negative definite, so that d is
+ * an ascent direction (rᵀd > 0). It is computed as the solution of the positive-definite system
+ *     (P(μI − 3W + F I)P + σ uuᵀ) d = r,   σ > 0,
+ * (block-diagonal in span{u} and its complement, so d ⟂ u), whose Cholesky factorisation
+ * succeeds exactly when μ is large enough. μ = 0 (pure Newton) when F is locally concave;
+ * otherwise μ is a Levenberg–Marquardt damping, relative to σ = ‖3W − F I‖_F (an upper bound on
+ * the tangent spectrum, so μ > σ always works), that grows tenfold after a failed factorisation
+ * or a rejected trial and shrinks tenfold after an accepted one. The step is capped at length 1
+ * and retracted by normalising u + d.
  */
 function ascendFrom(A: Float64Array, T: number, sign: number, alpha: number, scale: number, u0: Float64Array, tol: number, maxIterations: number): LocalResult {
   const uu = new Float64Array(T * T);
-  const Z = new Float64Array(T * T);
+  const N = new Float64Array(T * T);
   const Hu = new Float64Array(T);
-  const coef = new Float64Array(T);
-  const eigValues = new Float64Array(T);
-  const eigVectors = new Float64Array(T * T);
-  const eigWork = new Float64Array(T * T);
+  const d = new Float64Array(T);
   const makeState = (): AscentState => ({ u: new Float64Array(T), W: new Float64Array(T * T), g: new Float64Array(T), f: 0, r: 0 });
   const evaluate = (st: AscentState): void => {
     contract2(A, T, st.u, sign, uu, st.W);
@@ -320,77 +354,52 @@ function ascendFrom(A: Float64Array, T: number, sign: number, alpha: number, sca
   // Rounding in F = sign·A u⁴ is a few ulps of ‖A‖_F.
   const roundoff = 1e-15 * scale;
   let iterations = 0;
-  // Levenberg–Marquardt damping, relative to the size of the tangent Hessian.
+  // Levenberg–Marquardt damping, relative to σ.
   let damping = 0;
-  const MAX_TRIALS = 8;
+  const MAX_TRIALS = 10;
 
-  /** Tangent eigenpairs of P(3W − F I)P at `st`; returns the index of the normal direction. */
-  const tangentEigen = (st: AscentState): number => {
-    let uHu = 0;
+  /**
+   * Factorises (P(μI − 3W + F I)P + σ uuᵀ) at `st` into N; false when it is not positive
+   * definite (μ too small).
+   */
+  const factor = (st: AscentState, mu: number, sigma: number): boolean => {
+    // G = μI − 3W + F I; N = P G P + σ uuᵀ = G − u(Gu)ᵀ − (Gu)uᵀ + (uᵀGu + σ) uuᵀ.
+    let uGu = 0;
     for (let a = 0; a < T; a++) {
       let s = 0;
-      for (let b = 0; b < T; b++) s += (3 * st.W[a * T + b]! - (a === b ? st.f : 0)) * st.u[b]!;
+      for (let b = 0; b < T; b++) s += ((a === b ? mu + st.f : 0) - 3 * st.W[a * T + b]!) * st.u[b]!;
       Hu[a] = s;
-      uHu += s * st.u[a]!;
+      uGu += s * st.u[a]!;
     }
     for (let a = 0; a < T; a++) {
-      for (let b = 0; b < T; b++) {
-        Z[a * T + b] = 3 * st.W[a * T + b]! - (a === b ? st.f : 0) - st.u[a]! * Hu[b]! - Hu[a]! * st.u[b]! + uHu * st.u[a]! * st.u[b]!;
+      for (let b = 0; b <= a; b++) {
+        N[a * T + b] = (a === b ? mu + st.f : 0) - 3 * st.W[a * T + b]! - st.u[a]! * Hu[b]! - Hu[a]! * st.u[b]! + (uGu + sigma) * st.u[a]! * st.u[b]!;
       }
     }
-    jacobiEigen(Z, T, eigValues, eigVectors, eigWork);
-    // The eigenvector closest to ±u spans the normal direction (eigenvalue 0 of Z): skip it.
-    let normal = 0;
-    let best = -1;
-    for (let j = 0; j < T; j++) {
-      let c = 0;
-      for (let a = 0; a < T; a++) c += eigVectors[a * T + j]! * st.u[a]!;
-      if (Math.abs(c) > best) { best = Math.abs(c); normal = j; }
-    }
-    // coef_j = q_jᵀ r.
-    for (let j = 0; j < T; j++) {
-      let c = 0;
-      for (let a = 0; a < T; a++) c += eigVectors[a * T + j]! * (st.g[a]! - st.f * st.u[a]!);
-      coef[j] = c;
-    }
-    return normal;
-  };
-
-  /** The damped Newton trial point for shift μ into `out`; false if the step vanished. */
-  const newtonPoint = (st: AscentState, normal: number, mu: number, out: Float64Array): boolean => {
-    out.fill(0);
-    for (let j = 0; j < T; j++) {
-      if (j === normal) continue;
-      const denom = mu - eigValues[j]!;
-      if (!(denom > 0)) return false;
-      const c = coef[j]! / denom;
-      for (let a = 0; a < T; a++) out[a] = out[a]! + c * eigVectors[a * T + j]!;
-    }
-    let dn = 0;
-    for (let a = 0; a < T; a++) dn += out[a]! * out[a]!;
-    dn = Math.sqrt(dn);
-    if (!(dn > 0) || !Number.isFinite(dn)) return false;
-    const cap = dn > 1 ? 1 / dn : 1;
-    for (let a = 0; a < T; a++) out[a] = st.u[a]! + cap * out[a]!;
-    return normalizeInPlace(out);
+    return choleskyInPlace(N, T);
   };
 
   while (cur.r > target && iterations < maxIterations) {
     iterations++;
     let accepted = false;
     if (T > 1) {
-      const normal = tangentEigen(cur);
-      let thetaMax = -Infinity;
-      let thetaScale = 0;
-      for (let j = 0; j < T; j++) {
-        if (j === normal) continue;
-        thetaMax = Math.max(thetaMax, eigValues[j]!);
-        thetaScale = Math.max(thetaScale, Math.abs(eigValues[j]!));
-      }
-      thetaScale = Math.max(thetaScale, 1e-12 * scale);
-      const base = thetaMax < 0 ? 0 : thetaMax + 1e-3 * thetaScale;
+      let sigma = 0;
+      for (let a = 0; a < T; a++) for (let b = 0; b < T; b++) sigma += (3 * cur.W[a * T + b]! - (a === b ? cur.f : 0)) ** 2;
+      sigma = Math.sqrt(sigma) + 1e-300;
       for (let t = 0; t < MAX_TRIALS && !accepted; t++) {
-        if (!newtonPoint(cur, normal, base + damping * thetaScale, trial.u)) break;
+        if (!factor(cur, damping * sigma, sigma)) {
+          damping = damping === 0 ? 1e-3 : damping * 10;
+          continue;
+        }
+        for (let a = 0; a < T; a++) d[a] = cur.g[a]! - cur.f * cur.u[a]!;
+        choleskySolveInPlace(N, T, d);
+        let dn = 0;
+        for (let a = 0; a < T; a++) dn += d[a]! * d[a]!;
+        dn = Math.sqrt(dn);
+        if (!(dn > 0) || !Number.isFinite(dn)) break;
+        const cap = dn > 1 ? 1 / dn : 1;
+        for (let a = 0; a < T; a++) trial.u[a] = cur.u[a]! + cap * d[a]!;
+        if (!normalizeInPlace(trial.u)) break;
         evaluate(trial);
         // Keep a step that raises F, or that leaves F unchanged to rounding (F is flat to second
         // order at an extremum) while reducing the residual.
@@ -399,7 +408,7 @@ function ascendFrom(A: Float64Array, T: number, sign: number, alpha: number, sca
           accepted = true;
           damping = damping < 1e-6 ? 0 : damping / 10;
         } else {
-          damping = damping === 0 ? 1e-2 : damping * 10;
+          damping = damping === 0 ? 1e-3 : damping * 10;
         }
       }
     }
