@@ -7,5 +7,6 @@ import { fisherCommand } from './fisher.js';
 import { infoCommand } from './info.js';
 import { trainCommand } from './train.js';
 import { studyCommand } from './study.js';
+import { varianceCommand } from './variance.js';
 
-export const COMMANDS: readonly Command[] = [studyCommand, trainCommand, fisherCommand, infoCommand];
+export const COMMANDS: readonly Command[] = [studyCommand, trainCommand, fisherCommand, varianceCommand, infoCommand];
