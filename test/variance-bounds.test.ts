@@ -20,6 +20,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rng } from '../src/core/rng.js';
 import { FimkitError } from '../src/core/errors.js';
+import { Tensor } from '../src/core/tensor.js';
+import { buildModel, mlpSpec } from '../src/nn/index.js';
+import { perSampleJacobians, perSampleOutputHessianDiag } from '../src/fisher/persample.js';
 import { makeLikelihood, type Likelihood, type LikelihoodName } from '../src/likelihoods/index.js';
 import { biquadraticForm, biquadraticMax, quarticForm, symmetrize4, zEigenExtremes } from '../src/variance/tensor-eig.js';
 import {
@@ -82,21 +85,25 @@ function labelModel(lik: Likelihood, h: Float64Array, gaussVariance: number): La
     const e = Array.from(h, (v) => Math.exp(v - mx));
     const z = e.reduce((a, b) => a + b, 0);
     const sigma = e.map((v) => v / z);
+    // 1 − σ_y summed from the other classes, not subtracted (σ_y can be within 1e-7 of 1).
+    const rest = sigma.map((_, y) => sigma.reduce((acc, s, c) => (c === y ? acc : acc + s), 0));
     return {
       kind: 'enumerated',
-      outcomes: sigma.map((p, y) => ({ p, delta: Float64Array.from(sigma, (s, c) => (c === y ? 1 : 0) - s) })),
+      outcomes: sigma.map((p, y) => ({ p, delta: Float64Array.from(sigma, (s, c) => (c === y ? rest[y]! : -s)) })),
     };
   }
   if (lik.name === 'bernoulli') {
+    // 1 − p as σ(−h), not by subtraction, which would lose digits for saturated logits.
     const pr = Array.from(h, sigmoid);
+    const qr = Array.from(h, (v) => sigmoid(-v));
     const outcomes: { p: number; delta: Float64Array }[] = [];
     for (let m = 0; m < 1 << T; m++) {
       let p = 1;
       const delta = new Float64Array(T);
       for (let a = 0; a < T; a++) {
         const y = (m >> a) & 1;
-        p *= y ? pr[a]! : 1 - pr[a]!;
-        delta[a] = y - pr[a]!;
+        p *= y ? pr[a]! : qr[a]!;
+        delta[a] = y ? qr[a]! : -pr[a]!;
       }
       outcomes.push({ p, delta });
     }
@@ -409,7 +416,7 @@ function closedForms(c: Case, model: LabelModel): ClosedForms {
     const fim = quadForm(C, Ji);
     const { m22, m11 } = mixedMoments(model, Ji, Ji);
     // The enumerated second moment is the same I(θ_i|x) by another route.
-    assert.ok(Math.abs(m11 - fim) <= 1e-12 * frob(Ji) ** 2 * cF + 1e-300, `I(θ_i|x) two ways: ${m11} vs ${fim}`);
+    assert.ok(Math.abs(m11 - fim) <= 1e-12 * frob(Ji) ** 2 * cF + 1e-300, `${c.lik.name} h=[${Array.from(c.h)}]: I(θ_i|x) two ways: ${m11} vs ${fim}`);
     out.fim[i] = fim;
     out.v1[i] = (m22 - fim * fim) / N;
     out.v2[i] = quadForm(C, Hi) / N;
@@ -497,6 +504,8 @@ function propertyTest(name: LikelihoodName, cases: number, seed: number): void {
           // B = max_y ‖δ(y)‖², recomputed by enumeration.
           const B = Math.max(...(model.kind === 'enumerated' ? model.outcomes.map((o) => frob(o.delta) ** 2) : [NaN]));
           assert.ok(Math.abs(prop.B - B) <= 1e-14 * B, `${label}: B ${prop.B} vs enumerated ${B}`);
+          // ‖e_y − σ‖² ≤ 2 for one-hot statistics (the B of Theorem 5.2's proof); ≤ T for binary ones.
+          assert.ok(prop.B <= (name === 'categorical' ? 2 : T), `${label}: B = ${prop.B}`);
           leq(spec.kTilde.max, prop.kTildeMaxUpper, kScale, `${label}: λ̃_max(K) ≤ Bλ_max`);
           leq(prop.kTildeMaxUpper, prop.kTildeMaxUpperLoose, kScale, `${label}: Bλ_max ≤ B²`);
         }
@@ -616,6 +625,44 @@ propertyTest('bernoulli', 200, 12);
 propertyTest('gaussian', 200, 13);
 propertyTest('poisson', 200, 14);
 
+test('bounds on a sigmoid MLP\'s Jacobians and Hessian diagonals; V2 = 0 in the last layer (Remark 4.4)', () => {
+  const rng = new Rng(31);
+  for (const [name, T] of [['categorical', 3], ['bernoulli', 2], ['poisson', 2]] as const) {
+    const model = buildModel(mlpSpec([3, 4, T], 'sigmoid'), rng.derive(name), 'float64');
+    const B = 3;
+    const x = Tensor.uniform([B, 3], rng, -2, 2, 'float64');
+    const h = Float64Array.from(model.forward(x).data);
+    const Jall = perSampleJacobians(model, x);
+    const Hall = perSampleOutputHessianDiag(model, x);
+    const P = model.numParams();
+    const lik = makeLikelihood(name);
+    for (let b = 0; b < B; b++) {
+      const c: Case = {
+        lik, gaussVariance: 1, T, P, N: 10,
+        h: h.slice(b * T, (b + 1) * T), J: Jall.slice(b * T * P, (b + 1) * T * P), H: Hall.slice(b * T * P, (b + 1) * T * P),
+      };
+      const cf = closedForms(c, labelModel(lik, c.h, 1));
+      const spec = outputSpectrum(lik, c.h);
+      const d = diagonalBounds(spec, c.J, c.H, c.N);
+      let lastLayer = 0;
+      for (let i = 0; i < P; i++) {
+        leq(cf.fim[i]!, d.fimUpper[i]!, cf.fimScale[i]!, `${name} input ${b} param ${i}: I upper`);
+        leq(d.v1Lower[i]!, cf.v1[i]!, cf.v1Scale[i]!, `${name} input ${b} param ${i}: V1 lower`);
+        leq(cf.v1[i]!, d.v1Upper[i]!, cf.v1Scale[i]!, `${name} input ${b} param ${i}: V1 upper`);
+        leq(cf.v2[i]!, d.v2Upper[i]!, cf.v2Scale[i]!, `${name} input ${b} param ${i}: V2 upper`);
+        if (d.hNorm2[i] === 0) {
+          // A last-layer weight or bias: h is linear in it, so V2 = 0 and log(UB/V2) is undefined.
+          lastLayer++;
+          assert.equal(cf.v2[i], 0);
+          assert.equal(d.v2Upper[i], 0);
+          assert.equal(tightness(d.v2Upper[i]!, cf.v2[i]!).logRatio, null);
+        }
+      }
+      assert.equal(lastLayer, 4 * T + T, `${name}: ${lastLayer} parameters with ∂²h/∂θ_i² = 0, expected the ${5 * T} of the last layer`);
+    }
+  }
+});
+
 test('Lemma 4.8 and the joint bounds over sets of inputs', () => {
   const rng = new Rng(21);
   for (const name of ['categorical', 'bernoulli', 'gaussian', 'poisson'] as const) {
@@ -623,12 +670,12 @@ test('Lemma 4.8 and the joint bounds over sets of inputs', () => {
       const base = randomCase(name, rng);
       const { T, P, lik } = base;
       const count = 2 + rng.int(7);
+      // Every input of a set shares the first case's T and P.
       const inputs = Array.from({ length: count }, () => {
-        const c = randomCase(name, rng);
-        // Same T and P for every input of a set: redraw h, J, H with the first case's shape.
         const h = name === 'poisson' ? Float64Array.from({ length: T }, () => rng.uniform() * 6.5 - 4) : rng.fillNormal(new Float64Array(T), 0, [0.5, 2, 5][rng.int(3)]!);
-        const s = 10 ** (2 * rng.uniform() - 1);
-        return { h, J: rng.fillNormal(new Float64Array(T * P), 0, s), H: rng.fillNormal(new Float64Array(T * P), 0, s * (c.N % 3)) };
+        const js = 10 ** (2 * rng.uniform() - 1);
+        const hs = 10 ** (2 * rng.uniform() - 1);
+        return { h, J: rng.fillNormal(new Float64Array(T * P), 0, js), H: rng.fillNormal(new Float64Array(T * P), 0, hs) };
       });
       const weights = g % 2 ? Float64Array.from({ length: count }, () => rng.uniform() + 0.1) : undefined;
       const wsum = weights ? sum(weights) : count;

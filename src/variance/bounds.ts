@@ -350,7 +350,8 @@ export function diagonalBounds(spec: OutputSpectrum, J: ArrayLike<number>, H: Ar
     P, N, jNorm2, hNorm2,
     fimLower: scaled(jNorm2, lambdaMin),
     fimUpper: scaled(jNorm2, lambdaMax),
-    v1Lower: scaled(j4, spec.mTilde.min / N),
+    // u^{⊗4}:M = Var((uᵀδ)²) ≥ 0, so a negative computed minimum is rounding: clamp it.
+    v1Lower: scaled(j4, Math.max(0, spec.mTilde.min) / N),
     v1Upper: scaled(j4, spec.mTilde.max / N),
     v2Lower: scaled(hNorm2, lambdaMin / N),
     v2Upper: scaled(hNorm2, lambdaMax / N),
@@ -493,7 +494,7 @@ export function traceBounds(spec: OutputSpectrum, J: ArrayLike<number>, H: Array
     jSquaredSingularValues: sJ, vJacSquaredSingularValues: sV, hSquaredSingularValues: sH,
     sumTheorem41: {
       fimLower: jF2 * lambdaMin, fimUpper: jF2 * lambdaMax,
-      v1Lower: (j4 * spec.mTilde.min) / N, v1Upper: (j4 * spec.mTilde.max) / N,
+      v1Lower: (j4 * Math.max(0, spec.mTilde.min)) / N, v1Upper: (j4 * spec.mTilde.max) / N,
       v2Lower: (hF2 * lambdaMin) / N, v2Upper: (hF2 * lambdaMax) / N,
     },
     corollary46: {
