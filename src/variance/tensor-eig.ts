@@ -148,17 +148,20 @@ function normalizeInPlace(x: Float64Array): boolean {
 }
 
 /**
- * W = A u² (W_ab = Σ_cd A_abcd u_c u_d, a T×T matrix, symmetric when A is), scaled by `sign`.
- * For symmetric A, A u³ = W u and A u⁴ = uᵀ W u.
+ * W = A u² (W_ab = Σ_cd A_abcd u_c u_d), scaled by `sign`, for a symmetric A (so W is symmetric
+ * and only a ≤ b is computed). Then A u³ = W u and A u⁴ = uᵀ W u.
  */
 function contract2(A: Float64Array, T: number, u: Float64Array, sign: number, uu: Float64Array, W: Float64Array): void {
   const T2 = T * T;
   for (let c = 0; c < T; c++) for (let d = 0; d < T; d++) uu[c * T + d] = u[c]! * u[d]!;
-  for (let ab = 0; ab < T2; ab++) {
-    const off = ab * T2;
-    let s = 0;
-    for (let k = 0; k < T2; k++) s += A[off + k]! * uu[k]!;
-    W[ab] = sign * s;
+  for (let a = 0; a < T; a++) {
+    for (let b = a; b < T; b++) {
+      const off = (a * T + b) * T2;
+      let s = 0;
+      for (let k = 0; k < T2; k++) s += A[off + k]! * uu[k]!;
+      W[a * T + b] = sign * s;
+      W[b * T + a] = sign * s;
+    }
   }
 }
 
