@@ -479,6 +479,7 @@ function propertyTest(name: LikelihoodName, cases: number, seed: number): void {
         leq(cf.fim[i]!, d.fimUpper[i]!, cf.fimScale[i]!, `${at}: (7) upper`);
         leq(d.v1Lower[i]!, cf.v1[i]!, cf.v1Scale[i]!, `${at}: (8) lower`);
         leq(cf.v1[i]!, d.v1Upper[i]!, cf.v1Scale[i]!, `${at}: (8) upper`);
+        leq(d.v1Upper[i]!, d.v1UpperCertified[i]!, cf.v1Scale[i]!, `${at}: λ̃_max(M) ≤ λ_max(M̄)`);
         leq(d.v2Lower[i]!, cf.v2[i]!, cf.v2Scale[i]!, `${at}: (9) lower`);
         leq(cf.v2[i]!, d.v2Upper[i]!, cf.v2Scale[i]!, `${at}: (9) upper`);
         // Corollary 4.2: valid, and no tighter than (8).
@@ -606,6 +607,7 @@ function propertyTest(name: LikelihoodName, cases: number, seed: number): void {
         tally.add('Thm 4.1 (9) V2 lower', d.v2Lower, cf.v2, 'lower');
       }
       tally.add('Cor 4.2 V1 upper', d.corollary42.v1Upper, cf.v1);
+      tally.add('λ_max(M̄) V1 upper (certified)', d.v1UpperCertified, cf.v1);
       if (d.proposition43) tally.add('Prop 4.3 V1 upper', d.proposition43.v1Upper, cf.v1);
       if (d.categorical) {
         tally.add('Thm 5.2 I upper (m)', d.categorical.fimUpper, cf.fim);

@@ -324,6 +324,12 @@ export interface DiagonalBounds {
   v1Upper: Float64Array;
   v2Lower: Float64Array;
   v2Upper: Float64Array;
+  /**
+   * (8)'s upper bound with λ_max(M̄) in place of λ̃_max(M): u^{⊗4}:M = vec(uuᵀ)ᵀ M̄ vec(uuᵀ) with
+   * ‖vec(uuᵀ)‖ = 1, so λ̃_max(M) ≤ λ_max(M̄). Looser, but certified: it needs no global search
+   * on the sphere, only a symmetric eigensolve.
+   */
+  v1UpperCertified: Float64Array;
   /** (8) with λ̃(M) replaced by the Corollary 4.2 bounds (11)–(12) from λ̃(K) and λ(I): looser. */
   corollary42: { v1Lower: Float64Array; v1Upper: Float64Array };
   /** (8) with λ̃_max(M) ≤ B·λ_max − λ²_min (Proposition 4.3 + Corollary 4.2); null when B is infinite. */
@@ -355,6 +361,7 @@ export function diagonalBounds(spec: OutputSpectrum, J: ArrayLike<number>, H: Ar
     v1Upper: scaled(j4, spec.mTilde.max / N),
     v2Lower: scaled(hNorm2, lambdaMin / N),
     v2Upper: scaled(hNorm2, lambdaMax / N),
+    v1UpperCertified: scaled(j4, spec.mBar.eigenvalues[0]! / N),
     corollary42: {
       v1Lower: scaled(j4, spec.corollary42.mTildeMinLower / N),
       v1Upper: scaled(j4, spec.corollary42.mTildeMaxUpper / N),
