@@ -248,3 +248,13 @@ export function formatFlags(flags: readonly FlagSpec[], width = 100): string {
   });
   return [...groups.entries()].map(([g, lines]) => `${g}:\n${lines.join('\n')}`).join('\n\n');
 }
+
+/** A string flag's value (undefined when unset). */
+export function flagString(f: ParsedArgs['flags'], name: string): string | undefined {
+  return f[name] as string | undefined;
+}
+
+/** A numeric flag's value (undefined when unset). */
+export function flagNumber(f: ParsedArgs['flags'], name: string): number | undefined {
+  return f[name] as number | undefined;
+}

@@ -34,3 +34,16 @@ export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
 /** Interrupted by Ctrl-C after writing a checkpoint (128 + SIGINT). */
 export const EXIT_INTERRUPTED = 130;
+
+/** Writes a line to stderr unless the command runs with --quiet (progress and notes). */
+export function stderrNotes(io: CliIO, quiet: boolean): (text: string) => void {
+  return (text: string): void => {
+    if (!quiet) io.stderr.write(text + '\n');
+  };
+}
+
+/** Local time as YYYYMMDD-HHMMSS, for default run directories. */
+export function timestampForPath(d: Date = new Date()): string {
+  const p = (n: number): string => String(n).padStart(2, '0');
+  return `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
+}

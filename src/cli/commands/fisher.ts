@@ -18,8 +18,8 @@ import { formatSummaryTable, summarizeFisher, type FisherSummary } from '../../f
 import { likelihoodNameFor, makeLikelihood, LIKELIHOOD_NAMES } from '../../likelihoods/index.js';
 import { loadModel, readModelMeta, type Sequential } from '../../nn/index.js';
 import { formatDuration, formatRate } from '../../train/progress.js';
-import { UsageError, wrap, type FlagSpec, type ParsedArgs } from '../args.js';
-import { EXIT_OK, type CliIO, type Command } from '../command.js';
+import { UsageError, flagNumber, flagString, wrap, type FlagSpec, type ParsedArgs } from '../args.js';
+import { EXIT_OK, stderrNotes, type CliIO, type Command } from '../command.js';
 import { BACKEND_FLAG, DATA_FLAG, DOWNLOAD_FLAG, DTYPE_FLAG, JSON_FLAG, QUIET_FLAG, SEED_FLAG } from '../common-flags.js';
 import { fimkitVersion } from '../version.js';
 
@@ -107,24 +107,17 @@ const FLAGS: FlagSpec[] = [
   JSON_FLAG,
 ];
 
-type Flags = ParsedArgs['flags'];
 
-function str(f: Flags, k: string): string | undefined {
-  return f[k] as string | undefined;
-}
-function num(f: Flags, k: string): number | undefined {
-  return f[k] as number | undefined;
-}
 
 /** Usage errors for a missing model and for flags that do not apply to the chosen estimate. */
 function checkFlagCombinations(args: ParsedArgs): void {
   const f = args.flags;
-  if (str(f, 'model') === undefined) {
+  if (flagString(f, 'model') === undefined) {
     throw new UsageError('missing --model PATH: the model.json whose Fisher information to compute (e.g. the one fimkit train wrote)');
   }
-  const estimator = str(f, 'estimator') as EstimatorName;
-  const repr = str(f, 'repr') as Representation;
-  const mode = str(f, 'mode');
+  const estimator = flagString(f, 'estimator') as EstimatorName;
+  const repr = flagString(f, 'repr') as Representation;
+  const mode = flagString(f, 'mode');
   if (args.given.has('labels-per-input') && !MC_ESTIMATORS.includes(estimator)) {
     throw new UsageError(`--labels-per-input applies only to --estimator i1 or i2 (${estimator} draws no labels)`);
   }
@@ -136,9 +129,9 @@ function checkFlagCombinations(args: ParsedArgs): void {
 }
 
 /** Where the file goes: --out (a directory receives the default name), else next to the model. */
-function outputPath(f: Flags, modelPath: string, estimator: EstimatorName, repr: Representation): string {
+function outputPath(f: ParsedArgs['flags'], modelPath: string, estimator: EstimatorName, repr: Representation): string {
   const name = `fisher-${estimator}-${repr}.json`;
-  const out = str(f, 'out');
+  const out = flagString(f, 'out');
   if (out === undefined) return join(dirname(modelPath), name);
   if (existsSync(out) && statSync(out).isDirectory()) return join(out, name);
   return out;
@@ -234,25 +227,23 @@ async function run(args: ParsedArgs, io: CliIO): Promise<number> {
   const f = args.flags;
   const json = f['json'] === true;
   const quiet = f['quiet'] === true;
-  const note = (text: string): void => {
-    if (!quiet) io.stderr.write(text + '\n');
-  };
+  const note = stderrNotes(io, quiet);
 
   if (f['backend'] !== undefined) setBackend(f['backend'] as BackendName);
   const backend = getBackend();
 
-  const modelPath = str(f, 'model')!;
-  const model = loadModel(modelPath, str(f, 'dtype') as DType | undefined);
+  const modelPath = flagString(f, 'model')!;
+  const model = loadModel(modelPath, flagString(f, 'dtype') as DType | undefined);
   const history = trainedWith(modelPath);
 
-  const dataSpec = str(f, 'data')!;
-  const split = str(f, 'split') as 'train' | 'test';
+  const dataSpec = flagString(f, 'data')!;
+  const split = flagString(f, 'split') as 'train' | 'test';
   const data = (await resolveDataset(dataSpec, { download: f['download'] === true, ...(quiet ? {} : { log: note }) }))[split];
 
-  const likelihoodName = str(f, 'likelihood') ?? likelihoodNameFor(data.targetKind);
+  const likelihoodName = flagString(f, 'likelihood') ?? likelihoodNameFor(data.targetKind);
   const likelihood = makeLikelihood(likelihoodName);
-  const estimator = str(f, 'estimator') as EstimatorName;
-  const repr = str(f, 'repr') as Representation;
+  const estimator = flagString(f, 'estimator') as EstimatorName;
+  const repr = flagString(f, 'repr') as Representation;
   if (DATA_LABEL_ESTIMATORS.includes(estimator) && likelihood.targetKind !== data.targetKind) {
     throw new FimkitError(
       'INVALID_ARGUMENT',
@@ -263,9 +254,9 @@ async function run(args: ParsedArgs, io: CliIO): Promise<number> {
     note(`note: ${modelPath} was trained with the ${history.likelihood} likelihood; this is the Fisher of the ${likelihood.name} likelihood (--likelihood chooses)`);
   }
 
-  const mode = str(f, 'mode') as 'joint' | 'conditional';
+  const mode = flagString(f, 'mode') as 'joint' | 'conditional';
   const out = outputPath(f, modelPath, estimator, repr);
-  const labelsPerInput = num(f, 'labels-per-input')!;
+  const labelsPerInput = flagNumber(f, 'labels-per-input')!;
   const progress = new InputProgress(quiet ? null : io.stderr, `fisher ${estimator} ${repr}`);
   // The header waits until the library has accepted model, likelihood and data (its checks run
   // before the first batch), so a rejected setup prints only the error, as in fimkit train.
@@ -279,16 +270,16 @@ async function run(args: ParsedArgs, io: CliIO): Promise<number> {
     estimator,
     representation: repr,
     labelsPerInput,
-    batchSize: num(f, 'batch-size')!,
-    seed: num(f, 'seed')!,
+    batchSize: flagNumber(f, 'batch-size')!,
+    seed: flagNumber(f, 'seed')!,
     mode,
-    scaling: str(f, 'scaling') as 'mean' | 'sum',
+    scaling: flagString(f, 'scaling') as 'mean' | 'sum',
     onProgress: (done, total) => {
       announce();
       progress.update(done, total);
     },
-    ...(mode === 'conditional' ? { inputIndex: num(f, 'input-index') ?? 0 } : {}),
-    ...(num(f, 'max-inputs') !== undefined ? { maxInputs: num(f, 'max-inputs')! } : {}),
+    ...(mode === 'conditional' ? { inputIndex: flagNumber(f, 'input-index') ?? 0 } : {}),
+    ...(flagNumber(f, 'max-inputs') !== undefined ? { maxInputs: flagNumber(f, 'max-inputs')! } : {}),
   };
 
   const inputs = mode === 'conditional' ? 1 : Math.min(data.length, opts.maxInputs ?? data.length);

@@ -12,7 +12,7 @@ import { runStudy } from '../../study/study.js';
 import { studyReportHtml } from '../../study/report.js';
 import { theorem41Bounds } from '../../study/bounds.js';
 import type { FlagSpec, ParsedArgs } from '../args.js';
-import { EXIT_OK, type CliIO, type Command } from '../command.js';
+import { EXIT_OK, stderrNotes, timestampForPath, type CliIO, type Command } from '../command.js';
 import { BACKEND_FLAG, DATA_FLAG, DOWNLOAD_FLAG, JSON_FLAG, QUIET_FLAG, SEED_FLAG } from '../common-flags.js';
 
 const FLAGS: readonly FlagSpec[] = [
@@ -30,22 +30,14 @@ const FLAGS: readonly FlagSpec[] = [
   JSON_FLAG,
 ];
 
-function stamp(): string {
-  const d = new Date();
-  const p = (n: number): string => String(n).padStart(2, '0');
-  return `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
-}
-
 async function run(args: ParsedArgs, io: CliIO): Promise<number> {
   const f = args.flags;
   const quiet = f['quiet'] === true;
-  const log = (line: string): void => {
-    if (!quiet) io.stderr.write(line + '\n');
-  };
+  const log = stderrNotes(io, quiet);
   if (f['backend'] !== undefined) setBackend(f['backend'] as BackendName);
   const quick = f['quick'] === true;
   const split = await resolveDataset(String(f['data']), { download: f['download'] === true, ...(quiet ? {} : { log }) });
-  const out = (f['out'] as string | undefined) ?? join('runs', `study-${quick ? 'quick-' : ''}${stamp()}`);
+  const out = (f['out'] as string | undefined) ?? join('runs', `study-${quick ? 'quick-' : ''}${timestampForPath()}`);
   log(`fimkit study${quick ? ' --quick' : ''}: ${split.train.name}; report → ${join(out, 'report.html')}`);
   const result = await runStudy(split, {
     quick,

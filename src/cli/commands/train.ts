@@ -18,8 +18,8 @@ import { FileCheckpointStore } from '../../train/checkpoint-file.js';
 import { CHECKPOINT_FILE, type EpochMetrics, type RunConfig } from '../../train/checkpoint.js';
 import { formatDuration, formatRate } from '../../train/progress.js';
 import { train, validateTrainingSetup, type ScheduleOptions, type TrainResult } from '../../train/trainer.js';
-import { UsageError, type FlagSpec, type ParsedArgs } from '../args.js';
-import { EXIT_INTERRUPTED, EXIT_OK, type CliIO, type Command } from '../command.js';
+import { UsageError, flagNumber, flagString, type FlagSpec, type ParsedArgs } from '../args.js';
+import { EXIT_INTERRUPTED, EXIT_OK, stderrNotes, timestampForPath, type CliIO, type Command } from '../command.js';
 import { BACKEND_FLAG, DATA_FLAG, DOWNLOAD_FLAG, DTYPE_FLAG, JSON_FLAG, QUIET_FLAG, SEED_FLAG } from '../common-flags.js';
 import { fimkitVersion } from '../version.js';
 
@@ -108,23 +108,11 @@ const FLAGS: FlagSpec[] = [
   JSON_FLAG,
 ];
 
-type Flags = ParsedArgs['flags'];
 
-function str(f: Flags, k: string): string | undefined {
-  return f[k] as string | undefined;
-}
-function num(f: Flags, k: string): number | undefined {
-  return f[k] as number | undefined;
-}
-
-function timestamp(d: Date): string {
-  const p = (n: number): string => String(n).padStart(2, '0');
-  return `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
-}
 
 /** A fresh default output directory (suffixed when the second is already taken). */
 function defaultOutDir(): string {
-  const base = join('runs', `train-${timestamp(new Date())}`);
+  const base = join('runs', `train-${timestampForPath()}`);
   let dir = base;
   for (let i = 2; existsSync(dir); i++) dir = `${base}-${i}`;
   return dir;
@@ -133,8 +121,8 @@ function defaultOutDir(): string {
 /** Usage errors for flags that do not apply to the chosen optimiser or schedule. */
 function checkFlagCombinations(args: ParsedArgs): void {
   const f = args.flags;
-  const opt = str(f, 'optimizer') as OptimizerName;
-  const sched = str(f, 'schedule') as ScheduleKind;
+  const opt = flagString(f, 'optimizer') as OptimizerName;
+  const sched = flagString(f, 'schedule') as ScheduleKind;
   const onlyFor = (flag: string, ok: boolean, what: string): void => {
     if (args.given.has(flag) && !ok) throw new UsageError(`--${flag} applies only to ${what}`);
   };
@@ -212,16 +200,14 @@ async function run(args: ParsedArgs, io: CliIO): Promise<number> {
   const f = args.flags;
   const json = f['json'] === true;
   const quiet = f['quiet'] === true;
-  const note = (text: string): void => {
-    if (!quiet) io.stderr.write(text + '\n');
-  };
+  const note = stderrNotes(io, quiet);
 
   // Backend first: it decides the kernels every later step runs on.
   if (f['backend'] !== undefined) setBackend(f['backend'] as BackendName);
   const backend = getBackend();
 
   // Output directory: a fresh run refuses to overwrite another run's checkpoint.
-  const outDir = str(f, 'out') ?? defaultOutDir();
+  const outDir = flagString(f, 'out') ?? defaultOutDir();
   const store = new FileCheckpointStore(outDir);
   const resume = f['resume'] === true;
   if (resume && !store.exists()) {
@@ -235,24 +221,24 @@ async function run(args: ParsedArgs, io: CliIO): Promise<number> {
   }
 
   // Data.
-  const dataSpec = str(f, 'data')!;
+  const dataSpec = flagString(f, 'data')!;
   const split = await resolveDataset(dataSpec, { download: f['download'] === true, ...(quiet ? {} : { log: note }) });
-  const trainSet = firstN(split.train, num(f, 'train-limit')!);
-  const testSet = firstN(split.test, num(f, 'test-limit')!);
+  const trainSet = firstN(split.train, flagNumber(f, 'train-limit')!);
+  const testSet = firstN(split.test, flagNumber(f, 'test-limit')!);
 
   // Model.
-  const dtype = str(f, 'dtype') as DType;
-  const seed = num(f, 'seed')!;
-  const activation = str(f, 'activation') as ActivationName;
-  const dropout = num(f, 'dropout')!;
+  const dtype = flagString(f, 'dtype') as DType;
+  const seed = flagNumber(f, 'seed')!;
+  const activation = flagString(f, 'activation') as ActivationName;
+  const dropout = flagNumber(f, 'dropout')!;
   let model: Sequential;
   let arch: string;
-  const initModel = str(f, 'init-model');
+  const initModel = flagString(f, 'init-model');
   if (initModel !== undefined) {
     model = loadModel(initModel, dtype);
     arch = `from ${initModel}`;
   } else {
-    arch = str(f, 'arch') ?? [featureCount(trainSet.inputShape), ...DEFAULT_HIDDEN, outputWidth(trainSet)].join('-');
+    arch = flagString(f, 'arch') ?? [featureCount(trainSet.inputShape), ...DEFAULT_HIDDEN, outputWidth(trainSet)].join('-');
     let spec = parseArchitecture(arch, activation, trainSet.inputShape);
     if (dropout > 0) {
       // Dropout after every hidden activation, as the flag promises.
@@ -264,44 +250,44 @@ async function run(args: ParsedArgs, io: CliIO): Promise<number> {
     model = buildModel(spec, new Rng(seed).derive('init'), dtype);
   }
 
-  const likelihoodName = str(f, 'likelihood') ?? likelihoodNameFor(trainSet.targetKind);
+  const likelihoodName = flagString(f, 'likelihood') ?? likelihoodNameFor(trainSet.targetKind);
   const likelihood = makeLikelihood(likelihoodName);
 
   // Optimiser and schedule.
-  const optName = str(f, 'optimizer') as OptimizerName;
-  const lr = num(f, 'lr') ?? DEFAULT_LR[optName];
+  const optName = flagString(f, 'optimizer') as OptimizerName;
+  const lr = flagNumber(f, 'lr') ?? DEFAULT_LR[optName];
   const optimizer: OptimizerConfig = {
     name: optName,
     lr,
     ...(optName === 'sgd'
-      ? { momentum: num(f, 'momentum') ?? 0.9, nesterov: f['nesterov'] === true }
-      : { beta1: num(f, 'beta1')!, beta2: num(f, 'beta2')! }),
-    weightDecay: num(f, 'weight-decay') ?? (optName === 'adamw' ? 0.01 : 0),
+      ? { momentum: flagNumber(f, 'momentum') ?? 0.9, nesterov: f['nesterov'] === true }
+      : { beta1: flagNumber(f, 'beta1')!, beta2: flagNumber(f, 'beta2')! }),
+    weightDecay: flagNumber(f, 'weight-decay') ?? (optName === 'adamw' ? 0.01 : 0),
   };
-  const batchSize = num(f, 'batch-size')!;
-  const epochs = num(f, 'epochs')!;
+  const batchSize = flagNumber(f, 'batch-size')!;
+  const epochs = flagNumber(f, 'epochs')!;
   const stepsPerEpoch = Math.ceil(trainSet.length / batchSize);
   const totalSteps = stepsPerEpoch * epochs;
-  const kind = str(f, 'schedule') as ScheduleKind;
+  const kind = flagString(f, 'schedule') as ScheduleKind;
   const schedule: ScheduleOptions = { kind };
   if (kind === 'warmup-cosine') {
-    schedule.warmupSteps = num(f, 'warmup-steps') ?? Math.min(totalSteps - 1, Math.round(0.05 * totalSteps));
+    schedule.warmupSteps = flagNumber(f, 'warmup-steps') ?? Math.min(totalSteps - 1, Math.round(0.05 * totalSteps));
     if (schedule.warmupSteps >= totalSteps) throw new UsageError(`--warmup-steps must be below the run's ${totalSteps} steps, got ${schedule.warmupSteps}`);
   }
   if (kind === 'step' || kind === 'exponential') {
-    schedule.stepSize = num(f, 'lr-step') ?? stepsPerEpoch;
-    schedule.gamma = num(f, 'lr-gamma') ?? (kind === 'step' ? 0.1 : 0.5);
+    schedule.stepSize = flagNumber(f, 'lr-step') ?? stepsPerEpoch;
+    schedule.gamma = flagNumber(f, 'lr-gamma') ?? (kind === 'step' ? 0.1 : 0.5);
   }
   if (kind === 'cosine' || kind === 'warmup-cosine') {
-    schedule.minLr = num(f, 'min-lr') ?? 0;
+    schedule.minLr = flagNumber(f, 'min-lr') ?? 0;
     if (schedule.minLr > lr) throw new UsageError(`--min-lr (${schedule.minLr}) must not exceed --lr (${lr})`);
   }
 
   // Identity of the run: a resume must match every one of these (named as the flags).
   const config: RunConfig = {
     data: dataSpec,
-    'train-limit': num(f, 'train-limit'),
-    'test-limit': num(f, 'test-limit'),
+    'train-limit': flagNumber(f, 'train-limit'),
+    'test-limit': flagNumber(f, 'test-limit'),
     arch: initModel === undefined ? arch : null,
     activation: initModel === undefined ? activation : null,
     dropout: initModel === undefined ? dropout : null,
@@ -311,7 +297,7 @@ async function run(args: ParsedArgs, io: CliIO): Promise<number> {
   // Fail on data that does not fit before anything is printed or created.
   validateTrainingSetup(model, likelihood, trainSet, testSet);
 
-  const checkpointEvery = num(f, 'checkpoint-every')!;
+  const checkpointEvery = flagNumber(f, 'checkpoint-every')!;
   const header =
     `fimkit train: ${trainSet.name} (${trainSet.length} train, ${testSet.length} test samples)\n` +
     `  model ${describeModel(model)}${initModel === undefined ? ` ${activation}` : ` from ${initModel}`} (${model.numParams().toLocaleString('en-US')} parameters, ${dtype}), ${likelihood.name} likelihood\n` +

@@ -31,8 +31,8 @@ import { varianceBounds, tightnessSummary } from '../../variance/bounds.js';
 import { jointLayerBudget, parameterComplexity, statsFromInputs, type Accuracy } from '../../variance/complexity.js';
 import { recommendEstimators } from '../../variance/recommend.js';
 import { monteCarloCheck, type CheckRow } from '../../variance/check.js';
-import { UsageError, wrap, type FlagSpec, type ParsedArgs } from '../args.js';
-import { EXIT_OK, type CliIO, type Command } from '../command.js';
+import { UsageError, flagNumber, flagString, wrap, type FlagSpec, type ParsedArgs } from '../args.js';
+import { EXIT_OK, stderrNotes, type CliIO, type Command } from '../command.js';
 import { BACKEND_FLAG, DATA_FLAG, DOWNLOAD_FLAG, DTYPE_FLAG, JSON_FLAG, QUIET_FLAG, SEED_FLAG } from '../common-flags.js';
 import { fimkitVersion } from '../version.js';
 
@@ -81,16 +81,13 @@ const FLAGS: FlagSpec[] = [
   JSON_FLAG,
 ];
 
-type Flags = ParsedArgs['flags'];
 type Mode = 'conditional' | 'joint';
 
-const str = (f: Flags, k: string): string | undefined => f[k] as string | undefined;
-const num = (f: Flags, k: string): number | undefined => f[k] as number | undefined;
 
 function checkFlagCombinations(args: ParsedArgs): void {
   const f = args.flags;
-  if (str(f, 'model') === undefined) throw new UsageError('missing --model PATH: the model.json whose estimator variances to compute');
-  const mode = str(f, 'mode') as Mode;
+  if (flagString(f, 'model') === undefined) throw new UsageError('missing --model PATH: the model.json whose estimator variances to compute');
+  const mode = flagString(f, 'mode') as Mode;
   if (args.given.has('input-index') && mode !== 'conditional') throw new UsageError('--input-index applies only to --mode conditional');
   if (mode === 'conditional') {
     if (args.given.has('max-inputs')) throw new UsageError('--max-inputs applies only to --mode joint (conditional mode uses one input)');
@@ -284,31 +281,29 @@ async function run(args: ParsedArgs, io: CliIO): Promise<number> {
   const f = args.flags;
   const json = f['json'] === true;
   const quiet = f['quiet'] === true;
-  const note = (text: string): void => {
-    if (!quiet) io.stderr.write(text + '\n');
-  };
+  const note = stderrNotes(io, quiet);
   if (f['backend'] !== undefined) setBackend(f['backend'] as BackendName);
   const backend = getBackend();
 
-  const modelPath = str(f, 'model')!;
-  const model = loadModel(modelPath, str(f, 'dtype') as DType | undefined);
-  const dataSpec = str(f, 'data')!;
-  const split = str(f, 'split') as 'train' | 'test';
+  const modelPath = flagString(f, 'model')!;
+  const model = loadModel(modelPath, flagString(f, 'dtype') as DType | undefined);
+  const dataSpec = flagString(f, 'data')!;
+  const split = flagString(f, 'split') as 'train' | 'test';
   const full = (await resolveDataset(dataSpec, { download: f['download'] === true, ...(quiet ? {} : { log: note }) }))[split];
-  const likelihood = makeLikelihood(str(f, 'likelihood') ?? likelihoodNameFor(full.targetKind));
+  const likelihood = makeLikelihood(flagString(f, 'likelihood') ?? likelihoodNameFor(full.targetKind));
 
-  const mode = str(f, 'mode') as Mode;
-  const N = num(f, 'labels-per-input')!;
-  const acc: Accuracy = { epsilon: num(f, 'eps')!, delta: num(f, 'delta')! };
-  const M = num(f, 'check');
-  const seed = num(f, 'seed')!;
-  const inputIndex = num(f, 'input-index') ?? 0;
-  const inputs = mode === 'joint' ? Math.min(full.length, num(f, 'max-inputs') ?? DEFAULT_MAX_INPUTS) : 1;
+  const mode = flagString(f, 'mode') as Mode;
+  const N = flagNumber(f, 'labels-per-input')!;
+  const acc: Accuracy = { epsilon: flagNumber(f, 'eps')!, delta: flagNumber(f, 'delta')! };
+  const M = flagNumber(f, 'check');
+  const seed = flagNumber(f, 'seed')!;
+  const inputIndex = flagNumber(f, 'input-index') ?? 0;
+  const inputs = mode === 'joint' ? Math.min(full.length, flagNumber(f, 'max-inputs') ?? DEFAULT_MAX_INPUTS) : 1;
   // Joint mode: q is the empirical distribution of the first `inputs` inputs, for the closed
   // forms and the check alike.
   const data = mode === 'joint' && inputs < full.length ? subset(full, Array.from({ length: inputs }, (_, i) => i)) : full;
-  const Nx = num(f, 'inputs-per-estimate') ?? inputs;
-  const out = str(f, 'out') ?? join(dirname(modelPath), `variance-${mode}.json`);
+  const Nx = flagNumber(f, 'inputs-per-estimate') ?? inputs;
+  const out = flagString(f, 'out') ?? join(dirname(modelPath), `variance-${mode}.json`);
   try {
     mkdirSync(dirname(out), { recursive: true });
   } catch (e) {
