@@ -112,6 +112,11 @@ function backpropKeeping(outputs: readonly Tensor[], cotangents: readonly Tensor
   noGrad(() => {
     outputs.forEach((o, i) => accumulate(o, cotangents[i]!));
     const order = topoOrder(outputs);
+    // Only tensors through which a requested input is reached need a cotangent: the others
+    // (e.g. parameter gradients when the signals at layer outputs are asked for) are switched
+    // off for the duration of their consumer's vjp, whose rules skip inputs not requiring one.
+    const leads = new Set<number>();
+    for (const t of order) if (keep.has(t.id) || (t.node && t.node.inputs.some((inp) => leads.has(inp.id)))) leads.add(t.id);
     for (let i = order.length - 1; i >= 0; i--) {
       const t = order[i]!;
       const g = cot.get(t.id);
@@ -119,10 +124,17 @@ function backpropKeeping(outputs: readonly Tensor[], cotangents: readonly Tensor
       if (keep.has(t.id)) kept.set(t.id, g);
       const node = t.node;
       if (!node) continue;
-      const gs = node.vjp(g);
+      const off = node.inputs.filter((inp) => inp.requiresGrad && !leads.has(inp.id));
+      off.forEach((inp) => (inp.requiresGrad = false));
+      let gs: readonly (Tensor | null)[];
+      try {
+        gs = node.vjp(g);
+      } finally {
+        off.forEach((inp) => (inp.requiresGrad = true));
+      }
       node.inputs.forEach((inp, j) => {
         const gi = gs[j];
-        if (gi && inp.requiresGrad) accumulate(inp, gi);
+        if (gi && inp.requiresGrad && leads.has(inp.id)) accumulate(inp, gi);
       });
       cot.delete(t.id);
     }
