@@ -61,6 +61,42 @@ export function formatProgressLine(p: ProgressState): string {
 
 const defaultNow = (): number => performance.now() / 1000;
 
+/**
+ * One status line: on a terminal rewritten in place (cut to the terminal width, padded with
+ * spaces over the previous line's tail rather than relying on escape codes); elsewhere each
+ * update is a plain line.
+ */
+export class StatusLine {
+  readonly tty: boolean;
+  /** Length of the line currently shown on the terminal (0: none). */
+  private shown = 0;
+
+  constructor(private readonly sink: ProgressSink | null) {
+    this.tty = sink?.isTTY === true;
+  }
+
+  show(text: string): void {
+    if (this.sink === null) return;
+    if (!this.tty) {
+      this.sink.write(text + '\n');
+      return;
+    }
+    let line = text;
+    const cols = this.sink.columns;
+    if (cols !== undefined && cols > 10 && line.length >= cols) line = line.slice(0, cols - 1);
+    const pad = this.shown > line.length ? ' '.repeat(this.shown - line.length) : '';
+    this.sink.write(`\r${line}${pad}`);
+    this.shown = line.length;
+  }
+
+  /** Removes the line from the terminal, if one is shown. */
+  clear(): void {
+    if (this.sink === null || !this.tty || this.shown === 0) return;
+    this.sink.write(`\r${' '.repeat(this.shown)}\r`);
+    this.shown = 0;
+  }
+}
+
 export class ProgressReporter {
   private readonly sink: ProgressSink | null;
   private readonly tty: boolean;
@@ -68,12 +104,12 @@ export class ProgressReporter {
   private readonly plainInterval: number;
   private readonly now: () => number;
   private lastUpdate = -Infinity;
-  /** Length of the status line currently shown on the terminal (0: none). */
-  private shown = 0;
+  private readonly status: StatusLine;
 
   constructor(sink: ProgressSink | null, opts: ProgressOptions = {}) {
     this.sink = sink;
-    this.tty = sink?.isTTY === true;
+    this.status = new StatusLine(sink);
+    this.tty = this.status.tty;
     this.ttyInterval = opts.ttyIntervalSeconds ?? 0.1;
     this.plainInterval = opts.plainIntervalSeconds ?? 10;
     this.now = opts.now ?? defaultNow;
@@ -86,19 +122,9 @@ export class ProgressReporter {
     const t = this.now();
     if (this.tty) {
       if (!force && t - this.lastUpdate < this.ttyInterval) return;
-      this.lastUpdate = t;
-      let line = formatProgressLine(p);
-      const cols = this.sink.columns;
-      if (cols !== undefined && cols > 10 && line.length >= cols) line = line.slice(0, cols - 1);
-      // Pad with spaces over the previous line's tail rather than relying on escape codes.
-      const pad = this.shown > line.length ? ' '.repeat(this.shown - line.length) : '';
-      this.sink.write(`\r${line}${pad}`);
-      this.shown = line.length;
-    } else {
-      if (!force && t - this.lastUpdate < this.plainInterval) return;
-      this.lastUpdate = t;
-      this.sink.write(formatProgressLine(p) + '\n');
-    }
+    } else if (!force && t - this.lastUpdate < this.plainInterval) return;
+    this.lastUpdate = t;
+    this.status.show(formatProgressLine(p));
   }
 
   /** Writes a permanent line (clearing the status line on a terminal). */
@@ -110,8 +136,6 @@ export class ProgressReporter {
 
   /** Removes the status line, if one is shown. */
   clear(): void {
-    if (this.sink === null || !this.tty || this.shown === 0) return;
-    this.sink.write(`\r${' '.repeat(this.shown)}\r`);
-    this.shown = 0;
+    this.status.clear();
   }
 }

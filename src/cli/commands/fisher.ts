@@ -17,7 +17,7 @@ import { ESTIMATORS, REPRESENTATIONS, type EstimatorName, type FisherMatrix, typ
 import { formatSummaryTable, summarizeFisher, type FisherSummary } from '../../fisher/summary.js';
 import { likelihoodNameFor, makeLikelihood, LIKELIHOOD_NAMES } from '../../likelihoods/index.js';
 import { loadModel, readModelMeta, type Sequential } from '../../nn/index.js';
-import { formatDuration, formatRate } from '../../train/progress.js';
+import { StatusLine, formatDuration, formatRate } from '../../train/progress.js';
 import { UsageError, flagNumber, flagString, wrap, type FlagSpec, type ParsedArgs } from '../args.js';
 import { EXIT_OK, stderrNotes, type CliIO, type Command } from '../command.js';
 import { BACKEND_FLAG, DATA_FLAG, DOWNLOAD_FLAG, DTYPE_FLAG, JSON_FLAG, QUIET_FLAG, SEED_FLAG } from '../common-flags.js';
@@ -151,44 +151,31 @@ function describeModel(model: Sequential): string {
  * (at most every 0.1 s); on a pipe or file a plain line every 10 s, so logs stay readable.
  */
 class InputProgress {
-  private readonly tty: boolean;
   private readonly start = performance.now() / 1000;
   private last: number;
-  private shown = 0;
+  private readonly status: StatusLine;
 
-  constructor(private readonly sink: CliIO['stderr'] | null, private readonly label: string) {
-    this.tty = sink?.isTTY === true;
-    this.last = this.tty ? -Infinity : this.start;
+  constructor(sink: CliIO['stderr'] | null, private readonly label: string) {
+    this.status = new StatusLine(sink);
+    this.last = this.status.tty ? -Infinity : this.start;
   }
 
   update(done: number, total: number): void {
-    if (this.sink === null) return;
     const now = performance.now() / 1000;
     const finished = done >= total;
-    if (!finished && now - this.last < (this.tty ? 0.1 : 10)) return;
-    if (finished && !this.tty) return; // the completion line says it for pipes
+    if (!finished && now - this.last < (this.status.tty ? 0.1 : 10)) return;
+    if (finished && !this.status.tty) return; // the completion line says it for pipes
     this.last = now;
     const elapsed = now - this.start;
     const rate = elapsed > 0 ? done / elapsed : NaN;
     const eta = rate > 0 ? (total - done) / rate : NaN;
     const width = String(total).length;
-    let line = `${this.label}: ${String(done).padStart(width)}/${total} inputs  ${formatRate(rate).replace('samples', 'inputs')}  ETA ${formatDuration(eta)}`;
-    if (this.tty) {
-      const cols = this.sink.columns;
-      if (cols !== undefined && cols > 10 && line.length >= cols) line = line.slice(0, cols - 1);
-      const pad = this.shown > line.length ? ' '.repeat(this.shown - line.length) : '';
-      this.sink.write(`\r${line}${pad}`);
-      this.shown = line.length;
-    } else {
-      this.sink.write(line + '\n');
-    }
+    this.status.show(`${this.label}: ${String(done).padStart(width)}/${total} inputs  ${formatRate(rate).replace('samples', 'inputs')}  ETA ${formatDuration(eta)}`);
   }
 
   /** Removes the in-place status line. */
   clear(): void {
-    if (this.sink === null || !this.tty || this.shown === 0) return;
-    this.sink.write(`\r${' '.repeat(this.shown)}\r`);
-    this.shown = 0;
+    this.status.clear();
   }
 }
 
