@@ -7,18 +7,18 @@ import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { getBackend, setBackend } from '../../core/backends/index.js';
 import type { BackendName } from '../../core/backend.js';
-import type { DType } from '../../core/dtype.js';
 import { FimkitError } from '../../core/errors.js';
-import { resolveDataset, type Dataset } from '../../data/index.js';
+import type { Dataset } from '../../data/index.js';
 import { computeFisher, type FisherOptions } from '../../fisher/compute.js';
 import { DiagFisher } from '../../fisher/diag.js';
 import { saveFisher } from '../../fisher/files.js';
 import { ESTIMATORS, REPRESENTATIONS, type EstimatorName, type FisherMatrix, type FisherMeta, type Representation } from '../../fisher/matrix.js';
 import { formatSummaryTable, summarizeFisher, type FisherSummary } from '../../fisher/summary.js';
-import { likelihoodNameFor, makeLikelihood, LIKELIHOOD_NAMES } from '../../likelihoods/index.js';
-import { loadModel, readModelMeta, type Sequential } from '../../nn/index.js';
+import { LIKELIHOOD_NAMES } from '../../likelihoods/index.js';
+import { readModelMeta, type Sequential } from '../../nn/index.js';
 import { StatusLine, formatDuration, formatRate } from '../../train/progress.js';
 import { UsageError, flagNumber, flagString, wrap, type FlagSpec, type ParsedArgs } from '../args.js';
+import { loadModelAndData } from '../model-data.js';
 import { EXIT_OK, stderrNotes, type CliIO, type Command } from '../command.js';
 import { BACKEND_FLAG, DATA_FLAG, DOWNLOAD_FLAG, DTYPE_FLAG, JSON_FLAG, QUIET_FLAG, SEED_FLAG } from '../common-flags.js';
 import { fimkitVersion } from '../version.js';
@@ -219,16 +219,10 @@ async function run(args: ParsedArgs, io: CliIO): Promise<number> {
   if (f['backend'] !== undefined) setBackend(f['backend'] as BackendName);
   const backend = getBackend();
 
-  const modelPath = flagString(f, 'model')!;
-  const model = loadModel(modelPath, flagString(f, 'dtype') as DType | undefined);
+  const { modelPath, model, data, likelihood } = await loadModelAndData(f, quiet, note);
   const history = trainedWith(modelPath);
-
   const dataSpec = flagString(f, 'data')!;
   const split = flagString(f, 'split') as 'train' | 'test';
-  const data = (await resolveDataset(dataSpec, { download: f['download'] === true, ...(quiet ? {} : { log: note }) }))[split];
-
-  const likelihoodName = flagString(f, 'likelihood') ?? likelihoodNameFor(data.targetKind);
-  const likelihood = makeLikelihood(likelihoodName);
   const estimator = flagString(f, 'estimator') as EstimatorName;
   const repr = flagString(f, 'repr') as Representation;
   if (DATA_LABEL_ESTIMATORS.includes(estimator) && likelihood.targetKind !== data.targetKind) {

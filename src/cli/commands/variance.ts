@@ -15,15 +15,14 @@ import { mkdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { getBackend, setBackend } from '../../core/backends/index.js';
 import type { BackendName } from '../../core/backend.js';
-import type { DType } from '../../core/dtype.js';
 import { FimkitError } from '../../core/errors.js';
 import { Tensor, sizeOf } from '../../core/tensor.js';
-import { batchOf, resolveDataset, subset, type Dataset } from '../../data/index.js';
+import { batchOf, subset, type Dataset } from '../../data/index.js';
 import { layoutOf } from '../../fisher/layout.js';
 import type { ParamLayout } from '../../fisher/matrix.js';
-import { checkLikelihoodFits, likelihoodNameFor, makeLikelihood, LIKELIHOOD_NAMES } from '../../likelihoods/index.js';
+import { checkLikelihoodFits, LIKELIHOOD_NAMES } from '../../likelihoods/index.js';
 import type { Likelihood } from '../../likelihoods/likelihood.js';
-import { loadModel, type Sequential } from '../../nn/index.js';
+import type { Sequential } from '../../nn/index.js';
 import { writeJsonAtomic } from '../../io/atomic.js';
 import { formatDuration } from '../../train/progress.js';
 import { inputVariances, jointVariances } from '../../variance/conditional.js';
@@ -32,6 +31,7 @@ import { jointLayerBudget, parameterComplexity, statsFromInputs, type Accuracy }
 import { recommendEstimators } from '../../variance/recommend.js';
 import { monteCarloCheck, type CheckRow } from '../../variance/check.js';
 import { UsageError, flagNumber, flagString, wrap, type FlagSpec, type ParsedArgs } from '../args.js';
+import { loadModelAndData } from '../model-data.js';
 import { EXIT_OK, stderrNotes, type CliIO, type Command } from '../command.js';
 import { BACKEND_FLAG, DATA_FLAG, DOWNLOAD_FLAG, DTYPE_FLAG, JSON_FLAG, QUIET_FLAG, SEED_FLAG } from '../common-flags.js';
 import { fimkitVersion } from '../version.js';
@@ -285,12 +285,9 @@ async function run(args: ParsedArgs, io: CliIO): Promise<number> {
   if (f['backend'] !== undefined) setBackend(f['backend'] as BackendName);
   const backend = getBackend();
 
-  const modelPath = flagString(f, 'model')!;
-  const model = loadModel(modelPath, flagString(f, 'dtype') as DType | undefined);
+  const { modelPath, model, data: full, likelihood } = await loadModelAndData(f, quiet, note);
   const dataSpec = flagString(f, 'data')!;
   const split = flagString(f, 'split') as 'train' | 'test';
-  const full = (await resolveDataset(dataSpec, { download: f['download'] === true, ...(quiet ? {} : { log: note }) }))[split];
-  const likelihood = makeLikelihood(flagString(f, 'likelihood') ?? likelihoodNameFor(full.targetKind));
 
   const mode = flagString(f, 'mode') as Mode;
   const N = flagNumber(f, 'labels-per-input')!;
