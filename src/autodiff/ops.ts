@@ -573,7 +573,7 @@ export function conv2d(x: Tensor, w: Tensor, b: Tensor | null, opts: Conv2dOptio
 }
 
 /** Flat input indices of every pooling window: [N·C·OH·OW, kH·kW], −1 where padded. */
-function poolWindows(g: Conv2dGeometry): Int32Array {
+export function poolWindows(g: Conv2dGeometry): Int32Array {
   const { batch, channels, height, width, kernelH, kernelW, strideH, strideW, padH, padW, outH, outW } = g;
   const k = kernelH * kernelW;
   const idx = new Int32Array(batch * channels * outH * outW * k);
