@@ -16,22 +16,30 @@
  */
 import { getBackend } from '../core/backends/index.js';
 import { Unary } from '../core/backend.js';
-import type { FloatArray } from '../core/dtype.js';
+import { castArray, type DType, type FloatArray } from '../core/dtype.js';
 import { fail } from '../core/errors.js';
+import { allocTensorData } from '../core/pool.js';
 import type { Rng } from '../core/rng.js';
 import { Tensor } from '../core/tensor.js';
 import * as F from '../autodiff/ops.js';
 import { grad, hvp } from '../autodiff/grad.js';
 import type { Likelihood } from '../likelihoods/likelihood.js';
-import { activationOp, type Activation } from '../nn/layers.js';
+import { Dense, activationOp, type Activation } from '../nn/layers.js';
 import type { Sequential } from '../nn/sequential.js';
 import {
-  accumulateGram, accumulateKfacA, accumulateKfacG, accumulateSquares, backpropColumn, capture,
+  accumulateGram, accumulateKfacA, accumulateKfacG, accumulateSquares, addWeightedSquaredInputs, capture, columnDeltas,
   curvedActivations, perSampleGrads, spatialSize, type Capture, type ParamLayerInfo,
 } from './engine.js';
+import { backpropStacked, explicitRulesCover, layerInput, singlePath } from './rules.js';
 import type { EstimatorName } from './matrix.js';
 
 export type RawKind = 'diag' | 'block' | 'dense' | 'kfac';
+
+/**
+ * 'fast': explicit layer rules on stacked columns, products in the model dtype.
+ * 'reference': one autodiff backward per column, everything in float64 (the tested oracle).
+ */
+export type FisherPath = 'fast' | 'reference';
 
 export interface KfacFactors {
   /** ((in+1)×(in+1) with a bias, row-major) Σ ā āᵀ over samples (and positions). */
@@ -89,47 +97,59 @@ export interface BatchSpec {
   rng?: Rng;
 }
 
-function columnTensor(src: Float64Array, B: number, T: number, stride: number, offset: number, dtype: 'float32' | 'float64', scale = 1): Tensor {
-  const t = Tensor.zeros([B, T], dtype);
-  for (let b = 0; b < B; b++) for (let a = 0; a < T; a++) t.data[b * T + a] = scale * src[b * stride + a * (stride / T) + offset]!;
-  return t;
-}
-
-/** Adds one column's contribution (the layers below `at`, or only `only`) with per-sample weights w. */
-function addColumn(acc: RawAccumulator, cap: Capture, at: number, cot: Tensor, w: Float64Array | null, only?: ParamLayerInfo): void {
-  const deltas = backpropColumn(cap, at, cot);
-  const below = acc.layers.filter((l) => deltas.has(l.index) && (only === undefined || l === only));
+/** Adds R stacked columns' contributions (the layers below `at`, or only `only`) with per-row weights w [R·B]. */
+function addColumns(acc: RawAccumulator, cap: Capture, at: number, cot: FloatArray, R: number, w: FloatArray | null, only?: ParamLayerInfo): void {
+  const deltas = columnDeltas(cap, at, cot, R, only);
+  const below = acc.layers.filter((l) => deltas.has(l.index));
+  const B = cap.batch;
   if (acc.kind === 'diag') {
-    for (const l of below) accumulateSquares(cap, l, deltas.get(l.index)!, w, acc.diag!.subarray(l.offset, l.offset + l.size));
-  } else if (acc.kind === 'block') {
-    for (const l of below) accumulateGram(perSampleGrads(cap, l, deltas.get(l.index)!), cap.batch, l.size, w, acc.blocks![acc.layers.indexOf(l)]!);
-  } else if (acc.kind === 'dense') {
-    const B = cap.batch;
-    const all = new Float64Array(B * acc.size);
-    for (const l of below) {
-      const g = perSampleGrads(cap, l, deltas.get(l.index)!);
-      for (let b = 0; b < B; b++) all.set(g.subarray(b * l.size, (b + 1) * l.size), b * acc.size + l.offset);
-    }
-    accumulateGram(all, B, acc.size, w, acc.dense!);
+    for (const l of below) accumulateSquares(cap, l, deltas.get(l.index)!, R, w, acc.diag!.subarray(l.offset, l.offset + l.size));
+  } else if (acc.kind === 'kfac') {
+    for (const l of below) accumulateKfacG(cap, l, deltas.get(l.index)!, R, w, acc.kfac![acc.layers.indexOf(l)]!.G);
   } else {
-    below.forEach((l) => {
-      const k = acc.kfac![acc.layers.indexOf(l)]!;
-      accumulateKfacG(cap, l, deltas.get(l.index)!, w, k.G);
-    });
+    for (let r = 0; r < R; r++) {
+      const wr = w ? w.subarray(r * B, (r + 1) * B) : null;
+      const column = (l: ParamLayerInfo): FloatArray => {
+        const d = deltas.get(l.index)!;
+        const n = d.length / R;
+        return perSampleGrads(cap, l, d.subarray(r * n, (r + 1) * n));
+      };
+      if (acc.kind === 'block') {
+        for (const l of below) accumulateGram(column(l), B, l.size, wr, acc.blocks![acc.layers.indexOf(l)]!);
+      } else {
+        const all = allocTensorData(cap.precision, B * acc.size);
+        for (const l of below) {
+          const g = column(l);
+          for (let b = 0; b < B; b++) all.set(g.subarray(b * l.size, (b + 1) * l.size), b * acc.size + l.offset);
+        }
+        accumulateGram(all, B, acc.size, wr, acc.dense!);
+      }
+    }
   }
 }
 
+/** Columns stacked r-major: out[(r·B + b)·T + a] = scale · src[(b·T + a)·R + r] (src is [B, T, R]). */
+function stackFactorColumns(src: Float64Array, B: number, T: number, R: number, precision: DType): FloatArray {
+  const out = allocTensorData(precision, R * B * T);
+  for (let r = 0; r < R; r++) for (let b = 0; b < B; b++) for (let a = 0; a < T; a++) out[(r * B + b) * T + a] = src[(b * T + a) * R + r]!;
+  return out;
+}
+
+/** Scratch budget of the unit-column fallback (elements of one stacked cotangent array). */
+const UNIT_CHUNK_ELEMENTS = 1 << 22;
+
 /** Σ_a c_a ∇²h_a restricted to layer blocks / the diagonal (see the header), c per sample [B, T]. */
-function addSecondDerivativeTerm(acc: RawAccumulator, cap: Capture, c: Tensor): void {
+function addSecondDerivativeTerm(acc: RawAccumulator, cap: Capture, c: FloatArray): void {
   const model = cap.model;
   const curved = curvedActivations(model);
   const B = cap.batch;
+  const cT = new Tensor(castArray(c, model.dtype), [B, c.length / B]);
   if (acc.kind === 'dense') {
     // Full Hessian of Σ_b c_bᵀ h_b w.r.t. all parameters, cross-layer blocks included, by P
     // Hessian–vector products (dense is for small networks).
     const params = model.parameters();
     const x = cap.outs[0]!;
-    const g = (): Tensor => F.sum(F.mul(model.forward(x), c));
+    const g = (): Tensor => F.sum(F.mul(model.forward(x), cT));
     const P = acc.size;
     const unit = params.map((p) => Tensor.zeros(p.shape, p.dtype));
     let col = 0;
@@ -147,57 +167,59 @@ function addSecondDerivativeTerm(acc: RawAccumulator, cap: Capture, c: Tensor): 
   // Within a layer only curved activations contribute (h is linear in each layer's parameters).
   if (curved.length === 0) return;
   if (acc.kind === 'kfac') fail('INVALID_ARGUMENT', 'KFAC is defined for the exact, i1 and empirical estimators (its factors are Gram matrices); Î2 and the Hessian have signed second-derivative terms');
-  // Cotangent of cᵀh at every curved activation's output, then D = φ''(u) ⊙ that.
-  const actOuts = curved.map((m) => cap.outs[m + 1]!);
-  const gs = grad([cap.h], actOuts, { gradOutputs: [c] });
-  curved.forEach((m, i) => {
-    const u = cap.outs[m]!;
+  // Cotangent of cᵀh at every curved activation's output.
+  const at = cap.outs.length - 1;
+  let cots: Map<number, FloatArray>;
+  if (cap.recorded) {
+    const actOuts = curved.map((m) => cap.outs[m + 1]!);
+    const gs = grad([cap.h], actOuts, { gradOutputs: [cT] });
+    cots = new Map(curved.map((m, i) => [m + 1, castArray(gs[i]!.data, cap.precision)]));
+  } else {
+    const keep = new Set(curved.map((m) => m + 1));
+    cots = backpropStacked(cap, at, castArray(c, cap.precision), 1, { keep, stop: Math.min(...keep) });
+  }
+  const be = getBackend();
+  curved.forEach((m) => {
+    // D = φ''(u) ⊙ ∂(cᵀh)/∂φ(u): the curvature of cᵀh w.r.t. u_m is diag(D).
+    const u = layerInput(cap, m);
     const layer = model.layers[m] as Activation;
-    const D = new Float64Array(u.size);
-    const u64 = Float64Array.from(u.data);
-    getBackend().unaryMul(Unary[activationOp(layer.fn)], 2, layer.slope, u64, Float64Array.from(gs[i]!.data), D);
-    const units = u.size / B;
+    const D = allocTensorData(cap.precision, u.length);
+    be.unaryMul(Unary[activationOp(layer.fn)], 2, layer.slope, u, cots.get(m + 1)!, D);
+    const units = u.length / B;
     for (const l of acc.layers) {
       if (l.index >= m) continue;
-      if (l.index + 1 === m && acc.kind === 'diag') {
-        addDiagonalCurvature(cap, l, D, acc.diag!.subarray(l.offset, l.offset + l.size));
+      const diagSlice = acc.kind === 'diag' ? acc.diag!.subarray(l.offset, l.offset + l.size) : null;
+      if (diagSlice && l.index + 1 === m) {
+        // The activation directly follows the layer: the Hessian w.r.t. z_l is diag(D).
+        addWeightedSquaredInputs(cap, l, D, diagSlice);
         continue;
       }
-      // One backward pass per unit k of u_m, weighted by D[:, k].
-      const w = new Float64Array(B);
-      for (let k = 0; k < units; k++) {
+      if (diagSlice && !cap.recorded && l.layer instanceof Dense && singlePath(model.layers, l.index + 1, m)) {
+        // One path from each unit of z_l to each unit of u_m: diag(Jᵀ diag(D) J) by squared rules.
+        const E = backpropStacked(cap, m, D, 1, { keep: new Set([l.index + 1]), stop: l.index + 1, squared: true }).get(l.index + 1)!;
+        addWeightedSquaredInputs(cap, l, E, diagSlice);
+        continue;
+      }
+      // General case: one column per unit k of u_m, weighted by D[:, k] (stacked in chunks).
+      const widest = Math.max(...cap.outs.slice(l.index + 1, m + 1).map((t) => t.size / B));
+      const chunk = cap.recorded ? 1 : Math.max(1, Math.floor(UNIT_CHUNK_ELEMENTS / (B * widest)));
+      for (let k0 = 0; k0 < units; k0 += chunk) {
+        const R = Math.min(chunk, units - k0);
+        const cot = allocTensorData(cap.precision, R * B * units);
+        const w = allocTensorData(cap.precision, R * B);
         let any = false;
-        for (let b = 0; b < B; b++) { w[b] = D[b * units + k]!; if (w[b] !== 0) any = true; }
-        if (!any) continue;
-        const cot = Tensor.zeros(u.shape, u.dtype);
-        for (let b = 0; b < B; b++) cot.data[b * units + k] = 1;
-        addColumn(acc, cap, m, cot, w, l);
+        for (let r = 0; r < R; r++) {
+          for (let b = 0; b < B; b++) {
+            cot[(r * B + b) * units + k0 + r] = 1;
+            const d = D[b * units + k0 + r]!;
+            w[r * B + b] = d;
+            if (d !== 0) any = true;
+          }
+        }
+        if (any) addColumns(acc, cap, m, cot, R, w, l);
       }
     }
   });
-}
-
-/** The activation directly follows layer l, so ∇²_{z_l} = diag(D): Σ_b D_bj a_bk² (conv: over positions). */
-function addDiagonalCurvature(cap: Capture, l: ParamLayerInfo, D: Float64Array, acc: Float64Array): void {
-  const B = cap.batch;
-  const layer = l.layer;
-  const hasBias = layer.bias !== null;
-  if (layer.type === 'dense') {
-    const a = cap.inputs64.get(l.index)!;
-    const nin = (layer as { nin: number }).nin;
-    const nout = (layer as { nout: number }).nout;
-    const a2 = a.map((v) => v * v);
-    getBackend().gemm(true, false, nout, nin, B, 1, D, 0, nout, a2, 0, nin, 1, acc, 0, nin);
-    if (hasBias) for (let b = 0; b < B; b++) for (let j = 0; j < nout; j++) acc[nout * nin + j]! += D[b * nout + j]!;
-    return;
-  }
-  const { cols, geom } = cap.cols64.get(l.index)!;
-  const P = geom.outH * geom.outW;
-  const co = (layer as { outChannels: number }).outChannels;
-  const inW = cols.length / (B * P);
-  const c2 = cols.map((v) => v * v);
-  for (let b = 0; b < B; b++) getBackend().gemm(false, false, co, inW, P, 1, D, b * co * P, P, c2, b * P * inW, inW, 1, acc, 0, inW);
-  if (hasBias) for (let b = 0; b < B; b++) for (let j = 0; j < co; j++) for (let p = 0; p < P; p++) acc[co * inW + j]! += D[(b * co + j) * P + p]!;
 }
 
 /**
@@ -206,11 +228,16 @@ function addDiagonalCurvature(cap: Capture, l: ParamLayerInfo, D: Float64Array, 
  */
 export function accumulateBatch(
   acc: RawAccumulator, model: Sequential, lik: Likelihood, estimator: EstimatorName, batch: BatchSpec, labelsPerInput: number,
+  path: FisherPath = 'fast',
 ): void {
-  const cap = capture(model, batch.x);
+  const fast = path === 'fast' && explicitRulesCover(model.layers);
+  // Blocks and dense matrices (small networks) keep float64 products: their symmetry and
+  // positive semi-definiteness are checked downstream to 1e-8.
+  const precision = fast && (acc.kind === 'diag' || acc.kind === 'kfac') ? model.dtype : 'float64';
+  const cap = capture(model, batch.x, { precision, record: !fast });
   const B = cap.batch;
   const T = cap.h.shape[1]!;
-  const dtype = model.dtype;
+  const prec = cap.precision;
   const h64 = Float64Array.from(cap.h.data);
   const at = cap.outs.length - 1;
   const eta = lik.meanStat(h64, B, T);
@@ -229,7 +256,7 @@ export function accumulateBatch(
   const addExactColumns = (): void => {
     const S = lik.sqrtFactor(h64, B, T);
     const R = lik.factorRank(T);
-    for (let r = 0; r < R; r++) addColumn(acc, cap, at, columnTensor(S, B, T, T * R, r, dtype), null);
+    addColumns(acc, cap, at, stackFactorColumns(S, B, T, R, prec), R, null);
     kfacCount(B);
   };
   const sampledStats = (): Float64Array => {
@@ -252,19 +279,17 @@ export function accumulateBatch(
       const n = labelsPerInput;
       // Column s: (t(y_{b,s}) − η_b)/√n, so the sum of squares is the per-input label mean.
       const scale = 1 / Math.sqrt(n);
-      for (let s = 0; s < n; s++) {
-        const cot = Tensor.zeros([B, T], dtype);
-        for (let b = 0; b < B; b++) for (let a = 0; a < T; a++) cot.data[b * T + a] = scale * (t[(b * n + s) * T + a]! - eta[b * T + a]!);
-        addColumn(acc, cap, at, cot, null);
-      }
+      const cot = allocTensorData(prec, n * B * T);
+      for (let s = 0; s < n; s++) for (let b = 0; b < B; b++) for (let a = 0; a < T; a++) cot[(s * B + b) * T + a] = scale * (t[(b * n + s) * T + a]! - eta[b * T + a]!);
+      addColumns(acc, cap, at, cot, n, null);
       kfacCount(B);
       break;
     }
     case 'empirical': {
       const t = dataStats();
-      const cot = Tensor.zeros([B, T], dtype);
-      for (let i = 0; i < B * T; i++) cot.data[i] = t[i]! - eta[i]!;
-      addColumn(acc, cap, at, cot, null);
+      const cot = allocTensorData(prec, B * T);
+      for (let i = 0; i < B * T; i++) cot[i] = t[i]! - eta[i]!;
+      addColumns(acc, cap, at, cot, 1, null);
       kfacCount(B);
       break;
     }
@@ -273,9 +298,10 @@ export function accumulateBatch(
       addExactColumns();
       const n = estimator === 'i2' ? labelsPerInput : 1;
       const t = estimator === 'i2' ? sampledStats() : dataStats();
-      const c = Tensor.zeros([B, T], 'float64');
-      for (let b = 0; b < B; b++) for (let s = 0; s < n; s++) for (let a = 0; a < T; a++) c.data[b * T + a]! += (eta[b * T + a]! - t[(b * n + s) * T + a]!) / n;
-      addSecondDerivativeTerm(acc, cap, dtype === 'float64' ? c : c.toDType(dtype));
+      const c = new Float64Array(B * T);
+      for (let b = 0; b < B; b++) for (let s = 0; s < n; s++) for (let a = 0; a < T; a++) c[b * T + a]! += (eta[b * T + a]! - t[(b * n + s) * T + a]!) / n;
+      // The reference path rounds c to the model dtype as its autodiff graph does; so does the fast one.
+      addSecondDerivativeTerm(acc, cap, castArray(castArray(c, model.dtype), prec));
       break;
     }
     default:

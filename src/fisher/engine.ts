@@ -13,7 +13,10 @@
  * All accumulation is in float64 whatever the model dtype.
  */
 import { getBackend } from '../core/backends/index.js';
-import type { FloatArray } from '../core/dtype.js';
+import { Binary } from '../core/backend.js';
+import { castArray, type DType, type FloatArray } from '../core/dtype.js';
+import { allocTensorData } from '../core/pool.js';
+import { noGrad } from '../autodiff/tape.js';
 import { fail } from '../core/errors.js';
 import { gemmStridedBatched } from '../core/linalg.js';
 import { Tensor, sizeOf } from '../core/tensor.js';
@@ -22,6 +25,7 @@ import { convGeometry } from '../autodiff/ops.js';
 import type { Conv2dGeometry } from '../core/backend.js';
 import { Conv2d, Dense, type Layer } from '../nn/layers.js';
 import type { Sequential } from '../nn/sequential.js';
+import { backpropStacked, layerInput } from './rules.js';
 
 /** A parametric layer of the model as the engine sees it. */
 export interface ParamLayerInfo {
@@ -56,33 +60,91 @@ export interface Capture {
   layers: ParamLayerInfo[];
   /** Output h [B, T]. */
   h: Tensor;
-  /** Float64 copies of each parametric layer's input, and its im2col columns for conv layers. */
-  inputs64: Map<number, Float64Array>;
-  cols64: Map<number, { cols: Float64Array; geom: Conv2dGeometry }>;
+  /**
+   * Precision of the per-batch products: float64 on the reference path (everything in double),
+   * the model's dtype on the fast path (float32 gemms for float32 models; the sums across
+   * batches are still kept in float64).
+   */
+  precision: DType;
+  /** Whether the forward pass was recorded for autodiff (the reference column backprop). */
+  recorded: boolean;
+  /** Each parametric layer's input, and its im2col columns for conv layers, in `precision`. */
+  inputs: Map<number, FloatArray>;
+  cols: Map<number, { cols: FloatArray; geom: Conv2dGeometry }>;
+  /** Per-batch derived arrays (converted weights, squared inputs, pooling winners). */
+  cache: Map<string, unknown>;
 }
 
-/** Forward pass recording every layer's input and output (gradients enabled). */
-export function capture(model: Sequential, x: Tensor): Capture {
-  const outs = model.forwardAll(x, { training: false });
+export interface CaptureOptions {
+  precision?: DType;
+  /** Record the forward pass for autodiff (default true; the fast path does not need it). */
+  record?: boolean;
+}
+
+/** Forward pass recording every layer's input and output. */
+export function capture(model: Sequential, x: Tensor, opts: CaptureOptions = {}): Capture {
+  const record = opts.record ?? true;
+  const precision = opts.precision ?? 'float64';
+  const outs = record ? model.forwardAll(x, { training: false }) : noGrad(() => model.forwardAll(x, { training: false }));
   const batch = x.shape[0]!;
   const layers = paramLayers(model);
-  const inputs64 = new Map<number, Float64Array>();
-  const cols64 = new Map<number, { cols: Float64Array; geom: Conv2dGeometry }>();
+  const inputs = new Map<number, FloatArray>();
+  const cols = new Map<number, { cols: FloatArray; geom: Conv2dGeometry }>();
+  const last = outs[outs.length - 1]!;
+  const h = last.rank === 2 ? last : new Tensor(last.data, [batch, last.size / batch], last.requiresGrad, last.node);
+  const cap: Capture = { model, batch, outs, layers, h, precision, recorded: record, inputs, cols, cache: new Map() };
   for (const info of layers) {
-    const a = outs[info.index]!;
-    const a64 = Float64Array.from(a.data);
-    inputs64.set(info.index, a64);
+    const a = layerInput(cap, info.index);
+    inputs.set(info.index, a);
     if (info.layer instanceof Conv2d) {
       const l = info.layer;
-      const geom = convGeometry(a.shape, l.kernel[0], l.kernel[1], { stride: l.stride, padding: l.padding });
-      const cols = new Float64Array(geom.batch * geom.outH * geom.outW * geom.channels * geom.kernelH * geom.kernelW);
-      getBackend().im2col(a64, geom, cols);
-      cols64.set(info.index, { cols, geom });
+      const geom = convGeometry(outs[info.index]!.shape, l.kernel[0], l.kernel[1], { stride: l.stride, padding: l.padding });
+      const c = allocTensorData(precision, geom.batch * geom.outH * geom.outW * geom.channels * geom.kernelH * geom.kernelW);
+      getBackend().im2col(a, geom, c);
+      cols.set(info.index, { cols: c, geom });
     }
   }
-  const last = outs[outs.length - 1]!;
-  const h = new Tensor(last.data, [batch, last.size / batch], last.requiresGrad, last.node);
-  return { model, batch, outs, layers, h: last.rank === 2 ? last : h, inputs64, cols64 };
+  return cap;
+}
+
+/** Squared entries of a layer's input (dense) or im2col columns (conv), once per batch. */
+export function squaredInput(cap: Capture, info: ParamLayerInfo): FloatArray {
+  const key = `sq:${info.index}`;
+  const hit = cap.cache.get(key) as FloatArray | undefined;
+  if (hit) return hit;
+  const src = info.layer instanceof Dense ? cap.inputs.get(info.index)! : cap.cols.get(info.index)!.cols;
+  const sq = allocTensorData(cap.precision, src.length);
+  getBackend().binary(Binary.mul, src, src, sq);
+  cap.cache.set(key, sq);
+  return sq;
+}
+
+/**
+ * δ_l at the output of every parametric layer below `at` for R cotangent columns stacked as
+ * rows r·B + b of `cot` (shaped like outs[at] per sample): [R·B, layer output size] each, in
+ * the capture's precision. The fast path applies the explicit layer rules to all columns at
+ * once; the reference path runs one autodiff backward per column.
+ */
+export function columnDeltas(cap: Capture, at: number, cot: FloatArray, R: number, only?: ParamLayerInfo): Map<number, FloatArray> {
+  const below = cap.layers.filter((l) => l.index < at && (only === undefined || l.index === only.index));
+  const res = new Map<number, FloatArray>();
+  if (below.length === 0 || R === 0) return res;
+  if (!cap.recorded) {
+    const keep = new Set(below.map((l) => l.index + 1));
+    const stop = Math.min(...keep);
+    const got = backpropStacked(cap, at, cot, R, { keep, stop });
+    for (const l of below) res.set(l.index, got.get(l.index + 1)!);
+    return res;
+  }
+  const point = cap.outs[at]!;
+  const per = point.size;
+  for (const l of below) res.set(l.index, allocTensorData(cap.precision, R * cap.outs[l.index + 1]!.size));
+  for (let r = 0; r < R; r++) {
+    const col = new Tensor(castArray(cot.subarray(r * per, (r + 1) * per), point.dtype), point.shape);
+    const deltas = backpropColumn(cap, at, col);
+    for (const l of below) res.get(l.index)!.set(deltas.get(l.index)!, r * cap.outs[l.index + 1]!.size);
+  }
+  return res;
 }
 
 /**
@@ -110,15 +172,15 @@ function layerDims(info: ParamLayerInfo): { out: number; inW: number; hasBias: b
 }
 
 /**
- * Per-sample gradients of the layer's parameters for one column: [B, size] row-major, weight
- * entries W[j, k] at j·inW + k, then the bias.
+ * Per-sample gradients of the layer's parameters for one column (δ [B, layer output]): [B, size]
+ * row-major in the capture's precision, weight entries W[j, k] at j·inW + k, then the bias.
  */
-export function perSampleGrads(cap: Capture, info: ParamLayerInfo, delta: Float64Array): Float64Array {
+export function perSampleGrads(cap: Capture, info: ParamLayerInfo, delta: FloatArray): FloatArray {
   const B = cap.batch;
   const { out, inW, hasBias } = layerDims(info);
-  const g = new Float64Array(B * info.size);
+  const g = allocTensorData(cap.precision, B * info.size);
   if (info.layer instanceof Dense) {
-    const a = cap.inputs64.get(info.index)!;
+    const a = cap.inputs.get(info.index)!;
     for (let b = 0; b < B; b++) {
       const go = b * info.size;
       for (let j = 0; j < out; j++) {
@@ -131,15 +193,13 @@ export function perSampleGrads(cap: Capture, info: ParamLayerInfo, delta: Float6
     }
     return g;
   }
-  const { cols, geom } = cap.cols64.get(info.index)!;
+  const { cols, geom } = cap.cols.get(info.index)!;
   const P = geom.outH * geom.outW;
-  // delta is [B, Co, P]; per sample G_b = δ_b · cols_b  ([Co, P]·[P, inW]).
-  const G = new Float64Array(B * out * inW);
-  gemmStridedBatched(getBackend(), false, false, out, inW, P, 1, delta, 0, P, cols, 0, inW, 0, G, 0, inW,
-    { count: B, strideA: out * P, strideB: P * inW, strideC: out * inW });
-  for (let b = 0; b < B; b++) {
-    g.set(G.subarray(b * out * inW, (b + 1) * out * inW), b * info.size);
-    if (hasBias) {
+  // delta is [B, Co, P]; per sample G_b = δ_b · cols_b  ([Co, P]·[P, inW]), written in place.
+  gemmStridedBatched(getBackend(), false, false, out, inW, P, 1, delta, 0, P, cols, 0, inW, 0, g, 0, inW,
+    { count: B, strideA: out * P, strideB: P * inW, strideC: info.size });
+  if (hasBias) {
+    for (let b = 0; b < B; b++) {
       for (let j = 0; j < out; j++) {
         let s = 0;
         const o = (b * out + j) * P;
@@ -151,35 +211,80 @@ export function perSampleGrads(cap: Capture, info: ParamLayerInfo, delta: Float6
   return g;
 }
 
+/** acc += C, where C = op(A)·op(B) is computed in the arrays' precision (float64 acc). */
+function gemmInto(transA: boolean, transB: boolean, m: number, n: number, k: number, a: FloatArray, lda: number, b: FloatArray, ldb: number, acc: Float64Array): void {
+  const be = getBackend();
+  if (a instanceof Float64Array) {
+    be.gemm(transA, transB, m, n, k, 1, a, 0, lda, b, 0, ldb, 1, acc, 0, n);
+    return;
+  }
+  const tmp = allocTensorData('float32', m * n);
+  be.gemm(transA, transB, m, n, k, 1, a, 0, lda, b, 0, ldb, 0, tmp, 0, n);
+  for (let i = 0; i < m * n; i++) acc[i]! += tmp[i]!;
+}
+
 /**
- * acc[i] += Σ_b w_b · g_{b,i}² for the layer's parameters (w = null means all ones). For a
- * dense layer this is (w⊙δ²)ᵀ(a²) and Σ_b w_b δ_b², without forming per-sample gradients.
+ * acc[i] += Σ_r Σ_b w_rb · g_{rb,i}² over R stacked columns δ ([R·B, layer output]); w (length
+ * R·B) null means all ones. For a dense layer the column sum comes first, S_bj = Σ_r w_rb δ_rbj²,
+ * then one gemm Sᵀ(a²) — per-sample gradients are never formed.
  */
-export function accumulateSquares(cap: Capture, info: ParamLayerInfo, delta: Float64Array, w: Float64Array | null, acc: Float64Array): void {
+export function accumulateSquares(cap: Capture, info: ParamLayerInfo, delta: FloatArray, R: number, w: FloatArray | null, acc: Float64Array): void {
   const B = cap.batch;
   const { out, inW, hasBias } = layerDims(info);
   if (info.layer instanceof Dense) {
-    const a = cap.inputs64.get(info.index)!;
-    const d2 = new Float64Array(B * out);
-    for (let b = 0; b < B; b++) {
-      const wb = w ? w[b]! : 1;
-      for (let j = 0; j < out; j++) { const d = delta[b * out + j]!; d2[b * out + j] = wb * d * d; }
+    const S = allocTensorData(cap.precision, B * out);
+    const n = B * out;
+    for (let r = 0; r < R; r++) {
+      const o = r * n;
+      if (w) {
+        for (let b = 0; b < B; b++) {
+          const wb = w[r * B + b]!;
+          if (wb === 0) continue;
+          for (let j = 0; j < out; j++) { const d = delta[o + b * out + j]!; S[b * out + j]! += wb * d * d; }
+        }
+      } else {
+        for (let i = 0; i < n; i++) { const d = delta[o + i]!; S[i]! += d * d; }
+      }
     }
-    const a2 = new Float64Array(B * inW);
-    for (let i = 0; i < a2.length; i++) a2[i] = a[i]! * a[i]!;
-    getBackend().gemm(true, false, out, inW, B, 1, d2, 0, out, a2, 0, inW, 1, acc, 0, inW);
+    addWeightedSquaredInputs(cap, info, S, acc);
+    return;
+  }
+  for (let r = 0; r < R; r++) {
+    const g = perSampleGrads(cap, info, delta.subarray(r * B * out * spatialSize(cap, info), (r + 1) * B * out * spatialSize(cap, info)));
+    for (let b = 0; b < B; b++) {
+      const wb = w ? w[r * B + b]! : 1;
+      if (wb === 0) continue;
+      const o = b * info.size;
+      for (let i = 0; i < info.size; i++) { const v = g[o + i]!; acc[i]! += wb * v * v; }
+    }
+  }
+}
+
+/**
+ * acc[j·inW + k] += Σ_b S_bj a_bk² (and the bias entries Σ_b S_bj) for a dense layer; for a conv
+ * layer S is [B, Co, P] and the sum also runs over positions: Σ_b Σ_p S_bjp cols_bpk². This is
+ * the diagonal of Σ_b J_bᵀ diag(S_b) J_b when the Hessian w.r.t. the layer output is diagonal.
+ */
+export function addWeightedSquaredInputs(cap: Capture, info: ParamLayerInfo, S: FloatArray, acc: Float64Array): void {
+  const B = cap.batch;
+  const { out, inW, hasBias } = layerDims(info);
+  const a2 = squaredInput(cap, info);
+  if (info.layer instanceof Dense) {
+    gemmInto(true, false, out, inW, B, S, out, a2, inW, acc);
     if (hasBias) {
       const o = out * inW;
-      for (let b = 0; b < B; b++) for (let j = 0; j < out; j++) acc[o + j]! += d2[b * out + j]!;
+      for (let b = 0; b < B; b++) for (let j = 0; j < out; j++) acc[o + j]! += S[b * out + j]!;
     }
     return;
   }
-  const g = perSampleGrads(cap, info, delta);
-  for (let b = 0; b < B; b++) {
-    const wb = w ? w[b]! : 1;
-    if (wb === 0) continue;
-    const o = b * info.size;
-    for (let i = 0; i < info.size; i++) { const v = g[o + i]!; acc[i]! += wb * v * v; }
+  const P = spatialSize(cap, info);
+  // [B, Co, P] → [Co, B·P] so the sum over samples and positions is one gemm with cols² [B·P, inW].
+  const St = allocTensorData(cap.precision, out * B * P);
+  for (let b = 0; b < B; b++) for (let j = 0; j < out; j++) for (let p = 0; p < P; p++) St[j * B * P + b * P + p] = S[(b * out + j) * P + p]!;
+  gemmInto(false, false, out, inW, B * P, St, B * P, a2, inW, acc);
+  if (hasBias) {
+    const o = out * inW;
+    for (let j = 0; j < out; j++) { let s = 0; for (let i = 0; i < B * P; i++) s += St[j * B * P + i]!; acc[o + j]! += s; }
   }
 }
 
@@ -187,64 +292,63 @@ export function accumulateSquares(cap: Capture, info: ParamLayerInfo, delta: Flo
  * Adds Σ_b w_b g_b g_bᵀ (the layer's block, or with `all` the whole-model Gram over the
  * concatenated per-sample gradients) into `acc` (row-major, size²).
  */
-export function accumulateGram(grads: Float64Array, rows: number, size: number, w: Float64Array | null, acc: Float64Array): void {
+export function accumulateGram(grads: FloatArray, rows: number, size: number, w: FloatArray | null, acc: Float64Array): void {
   let src = grads;
   if (w) {
-    src = new Float64Array(grads.length);
+    src = allocTensorData(grads instanceof Float64Array ? 'float64' : 'float32', grads.length);
     for (let b = 0; b < rows; b++) for (let i = 0; i < size; i++) src[b * size + i] = grads[b * size + i]! * w[b]!;
   }
-  getBackend().gemm(true, false, size, size, rows, 1, src, 0, size, grads, 0, size, 1, acc, 0, size);
+  gemmInto(true, false, size, size, rows, src, size, grads, size, acc);
 }
 
 /**
  * KFAC factors of one layer for this batch: `A` += Σ over samples (and, for conv, positions) of
- * ā āᵀ with ā = (a, 1) when the layer has a bias; `G` += Σ_b w_b Σ_positions δ δᵀ for a column.
+ * ā āᵀ with ā = (a, 1) when the layer has a bias; `G` += Σ_r Σ_b w_rb Σ_positions δ δᵀ over
+ * R stacked columns.
  */
 export function accumulateKfacA(cap: Capture, info: ParamLayerInfo, A: Float64Array): void {
   const { inW, hasBias } = layerDims(info);
   const n = inW + (hasBias ? 1 : 0);
   let rows: number;
-  let src: Float64Array;
+  let src: FloatArray;
   if (info.layer instanceof Dense) {
     rows = cap.batch;
-    src = cap.inputs64.get(info.index)!;
+    src = cap.inputs.get(info.index)!;
   } else {
-    const c = cap.cols64.get(info.index)!;
+    const c = cap.cols.get(info.index)!;
     rows = c.geom.batch * c.geom.outH * c.geom.outW;
     src = c.cols;
   }
-  const aug = hasBias ? new Float64Array(rows * n) : src;
-  if (hasBias) for (let r = 0; r < rows; r++) { aug.set(src.subarray(r * inW, (r + 1) * inW), r * n); aug[r * n + inW] = 1; }
-  getBackend().gemm(true, false, n, n, rows, 1, aug, 0, n, aug, 0, n, 1, A, 0, n);
+  let aug = src;
+  if (hasBias) {
+    aug = allocTensorData(cap.precision, rows * n);
+    for (let r = 0; r < rows; r++) { aug.set(src.subarray(r * inW, (r + 1) * inW), r * n); aug[r * n + inW] = 1; }
+  }
+  gemmInto(true, false, n, n, rows, aug, n, aug, n, A);
 }
 
-export function accumulateKfacG(cap: Capture, info: ParamLayerInfo, delta: Float64Array, w: Float64Array | null, G: Float64Array): void {
+export function accumulateKfacG(cap: Capture, info: ParamLayerInfo, delta: FloatArray, R: number, w: FloatArray | null, G: Float64Array): void {
   const { out } = layerDims(info);
-  let rows: Float64Array;
-  let count: number;
-  if (info.layer instanceof Dense) {
-    rows = delta;
-    count = cap.batch;
-  } else {
-    // [B, Co, P] → rows (b, p) of length Co.
-    const P = cap.cols64.get(info.index)!.geom.outH * cap.cols64.get(info.index)!.geom.outW;
-    count = cap.batch * P;
-    rows = new Float64Array(count * out);
-    for (let b = 0; b < cap.batch; b++) for (let j = 0; j < out; j++) for (let p = 0; p < P; p++) rows[(b * P + p) * out + j] = delta[(b * out + j) * P + p]!;
+  const P = spatialSize(cap, info);
+  const count = R * cap.batch * P;
+  let rows = delta;
+  if (P > 1) {
+    // [R·B, Co, P] → rows (rb, p) of length Co.
+    rows = allocTensorData(cap.precision, count * out);
+    for (let s = 0; s < R * cap.batch; s++) for (let j = 0; j < out; j++) for (let p = 0; p < P; p++) rows[(s * P + p) * out + j] = delta[(s * out + j) * P + p]!;
   }
-  const per = info.layer instanceof Dense ? 1 : count / cap.batch;
   let weighted = rows;
   if (w) {
-    weighted = new Float64Array(rows.length);
-    for (let r = 0; r < count; r++) { const wb = w[Math.floor(r / per)]!; for (let j = 0; j < out; j++) weighted[r * out + j] = rows[r * out + j]! * wb; }
+    weighted = allocTensorData(cap.precision, rows.length);
+    for (let r = 0; r < count; r++) { const wb = w[Math.floor(r / P)]!; for (let j = 0; j < out; j++) weighted[r * out + j] = rows[r * out + j]! * wb; }
   }
-  getBackend().gemm(true, false, out, out, count, 1, weighted, 0, out, rows, 0, out, 1, G, 0, out);
+  gemmInto(true, false, out, out, count, weighted, out, rows, out, G);
 }
 
 /** Number of spatial positions of a conv layer's output (1 for dense): the KFC scaling. */
 export function spatialSize(cap: Capture, info: ParamLayerInfo): number {
   if (info.layer instanceof Dense) return 1;
-  const g = cap.cols64.get(info.index)!.geom;
+  const g = cap.cols.get(info.index)!.geom;
   return g.outH * g.outW;
 }
 

@@ -1,0 +1,213 @@
+/**
+ * Explicit backward rules per layer type, applied to many cotangent columns at once.
+ *
+ * The Fisher quantities need the same backward pass repeated for many cotangents per sample:
+ * the R columns of a square-root factor of the output-space Fisher, n sampled score
+ * directions, unit directions for second-derivative terms. Instead of one autodiff backward
+ * per column, the columns are stacked as rows r·B + b of one matrix and each layer's
+ * vector–Jacobian product is applied to all of them together: one gemm per dense or conv layer
+ * (so the BLAS sees R·B rows), one fused elementwise kernel per activation. The reference path
+ * (autodiff, one column at a time, float64) stays in engine.ts as the oracle these rules are
+ * tested against.
+ *
+ * With `squared`, every local derivative is squared: the walker then propagates Σ_k D_k J_kj²
+ * instead of Σ_k g_k J_kj. That equals the diagonal of Jᵀ diag(D) J only when each (k, j)
+ * pair is joined by a single path, i.e. at most one mixing layer (dense, conv, average pool)
+ * lies between; `singlePath` checks that, and callers fall back to unit columns otherwise.
+ */
+import { getBackend } from '../core/backends/index.js';
+import { Binary, Unary, type Conv2dGeometry } from '../core/backend.js';
+import type { FloatArray } from '../core/dtype.js';
+import { castArray } from '../core/dtype.js';
+import { fail } from '../core/errors.js';
+import { allocTensorData } from '../core/pool.js';
+import { convGeometry, poolWindows } from '../autodiff/ops.js';
+import { Activation, AvgPool2d, Conv2d, Dense, MaxPool2d, activationOp, type Layer } from '../nn/layers.js';
+import type { Capture } from './engine.js';
+
+/** Layers the stacked walker has a rule for. */
+export function hasExplicitRule(layer: Layer): boolean {
+  return ['dense', 'conv2d', 'activation', 'flatten', 'dropout', 'maxpool2d', 'avgpool2d'].includes(layer.type);
+}
+
+/** Whether every layer of the model has an explicit rule (else the reference path is used). */
+export function explicitRulesCover(layers: readonly Layer[]): boolean {
+  return layers.every(hasExplicitRule);
+}
+
+const MIXING = new Set(['dense', 'conv2d', 'avgpool2d']);
+
+/** At most one mixing layer among layers [from, to): the squared walk is exact there. */
+export function singlePath(layers: readonly Layer[], from: number, to: number): boolean {
+  let mixing = 0;
+  for (let i = from; i < to; i++) if (MIXING.has(layers[i]!.type)) mixing++;
+  return mixing <= 1;
+}
+
+/** Input of layer i (outs[i]) in the capture's precision, converted once per batch. */
+export function layerInput(cap: Capture, i: number): FloatArray {
+  const key = `in:${i}`;
+  const hit = cap.cache.get(key) as FloatArray | undefined;
+  if (hit) return hit;
+  const d = cap.outs[i]!.data;
+  const v = (d instanceof Float64Array) === (cap.precision === 'float64') ? d : castArray(d, cap.precision);
+  cap.cache.set(key, v);
+  return v;
+}
+
+/** A parameter tensor's data in the capture's precision (squared entrywise with `squared`). */
+export function weightData(cap: Capture, layer: Dense | Conv2d, squared: boolean): FloatArray {
+  const key = `w:${cap.model.layers.indexOf(layer)}:${squared ? 2 : 1}`;
+  const hit = cap.cache.get(key) as FloatArray | undefined;
+  if (hit) return hit;
+  const d = layer.weight.data;
+  let v = (d instanceof Float64Array) === (cap.precision === 'float64') ? d : castArray(d, cap.precision);
+  if (squared) v = v.map((x) => x * x);
+  cap.cache.set(key, v);
+  return v;
+}
+
+function perSample(cap: Capture, i: number): number {
+  return cap.outs[i]!.size / cap.batch;
+}
+
+function poolGeometry(cap: Capture, i: number, layer: MaxPool2d | AvgPool2d): Conv2dGeometry {
+  return convGeometry(cap.outs[i]!.shape, layer.kernel, layer.kernel, { stride: layer.stride, padding: layer.padding }, layer.type);
+}
+
+/** For each pooled output (over the whole batch) the flat input index that won the max. */
+function maxPoolArgmax(cap: Capture, i: number, layer: MaxPool2d): Int32Array {
+  const key = `argmax:${i}`;
+  const hit = cap.cache.get(key) as Int32Array | undefined;
+  if (hit) return hit;
+  const win = poolWindows(poolGeometry(cap, i, layer));
+  const k = layer.kernel * layer.kernel;
+  const n = win.length / k;
+  const x = cap.outs[i]!.data;
+  const arg = new Int32Array(n);
+  // Same tie-breaking as the autodiff op (first maximal cell), so both paths pick one winner.
+  for (let o = 0; o < n; o++) {
+    let best = -1;
+    let bv = -Infinity;
+    for (let j = 0; j < k; j++) {
+      const idx = win[o * k + j]!;
+      if (idx >= 0 && (best < 0 || x[idx]! > bv)) { best = idx; bv = x[idx]!; }
+    }
+    arg[o] = best;
+  }
+  cap.cache.set(key, arg);
+  return arg;
+}
+
+/**
+ * Cotangent of the input of layer i for R stacked cotangents `g` of its output
+ * ([R·B, outSize] rows, r-major). `squared` squares each local derivative (see the header).
+ */
+export function layerVjp(cap: Capture, i: number, g: FloatArray, R: number, squared: boolean): FloatArray {
+  const layer = cap.model.layers[i]!;
+  const B = cap.batch;
+  const RB = R * B;
+  const be = getBackend();
+  const prec = cap.precision;
+  const inSz = perSample(cap, i);
+  const outSz = perSample(cap, i + 1);
+  switch (layer.type) {
+    case 'flatten':
+    case 'dropout': // evaluation mode: the identity
+      return g;
+    case 'activation': {
+      const act = layer as Activation;
+      const u = layerInput(cap, i);
+      const out = allocTensorData(prec, RB * inSz);
+      const code = Unary[activationOp(act.fn)];
+      const n = B * inSz;
+      // Kernels may not alias input and output: the squared rule multiplies by φ'(u)² = φ'⊙φ'.
+      let d = u;
+      if (squared) {
+        d = allocTensorData(prec, n);
+        be.unary(code, 1, act.slope, u, d);
+        be.binary(Binary.mul, d, d, d);
+      }
+      for (let r = 0; r < R; r++) {
+        const gr = g.subarray(r * n, (r + 1) * n);
+        const or = out.subarray(r * n, (r + 1) * n);
+        if (squared) be.binary(Binary.mul, d, gr, or);
+        else be.unaryMul(code, 1, act.slope, u, gr, or);
+      }
+      return out;
+    }
+    case 'dense': {
+      const l = layer as Dense;
+      const out = allocTensorData(prec, RB * l.nin);
+      if (RB > 0) be.gemm(false, false, RB, l.nin, l.nout, 1, g, 0, l.nout, weightData(cap, l, squared), 0, l.nin, 0, out, 0, l.nin);
+      return out;
+    }
+    case 'conv2d': {
+      const l = layer as Conv2d;
+      const geom = convGeometry(cap.outs[i]!.shape, l.kernel[0], l.kernel[1], { stride: l.stride, padding: l.padding });
+      const P = geom.outH * geom.outW;
+      const co = l.outChannels;
+      const inW = l.inChannels * l.kernel[0] * l.kernel[1];
+      // [RB, Co, P] → [RB·P, Co] so the products of all samples and columns are one gemm.
+      const gt = allocTensorData(prec, RB * P * co);
+      for (let s = 0; s < RB; s++) {
+        const base = s * co * P;
+        for (let j = 0; j < co; j++) for (let p = 0; p < P; p++) gt[base + p * co + j] = g[base + j * P + p]!;
+      }
+      const colsG = allocTensorData(prec, RB * P * inW);
+      be.gemm(false, false, RB * P, inW, co, 1, gt, 0, co, weightData(cap, l, squared), 0, inW, 0, colsG, 0, inW);
+      const out = allocTensorData(prec, RB * inSz);
+      be.col2im(colsG, { ...geom, batch: RB }, out);
+      return out;
+    }
+    case 'maxpool2d': {
+      // The derivative is the indicator of the winning cell (its square is itself).
+      const arg = maxPoolArgmax(cap, i, layer as MaxPool2d);
+      const out = allocTensorData(prec, RB * inSz);
+      for (let r = 0; r < R; r++) {
+        const oi = r * B * inSz;
+        const og = r * B * outSz;
+        for (let o = 0; o < arg.length; o++) out[oi + arg[o]!]! += g[og + o]!;
+      }
+      return out;
+    }
+    case 'avgpool2d': {
+      const l = layer as AvgPool2d;
+      const win = poolWindows(poolGeometry(cap, i, l));
+      const k = l.kernel * l.kernel;
+      const w = squared ? 1 / (k * k) : 1 / k;
+      const n = win.length / k;
+      const out = allocTensorData(prec, RB * inSz);
+      for (let r = 0; r < R; r++) {
+        const oi = r * B * inSz;
+        const og = r * B * outSz;
+        for (let o = 0; o < n; o++) {
+          const v = g[og + o]! * w;
+          for (let j = 0; j < k; j++) { const idx = win[o * k + j]!; if (idx >= 0) out[oi + idx]! += v; }
+        }
+      }
+      return out;
+    }
+    default:
+      return fail('INVALID_ARGUMENT', `layer ${i} (${layer.type}) has no explicit backward rule`);
+  }
+}
+
+/**
+ * Pulls R stacked cotangents `cot` of outs[at] ([R·B, size of outs[at] per sample]) down to
+ * outs[stop], returning the cotangents of the outs indices in `keep`.
+ */
+export function backpropStacked(
+  cap: Capture, at: number, cot: FloatArray, R: number, opts: { keep: ReadonlySet<number>; stop: number; squared?: boolean },
+): Map<number, FloatArray> {
+  const expected = R * cap.batch * perSample(cap, at);
+  if (cot.length !== expected) fail('SHAPE', `stacked cotangent has ${cot.length} entries, expected ${expected} (${R} columns)`);
+  const res = new Map<number, FloatArray>();
+  let g = cot;
+  if (opts.keep.has(at)) res.set(at, g);
+  for (let i = at - 1; i >= opts.stop; i--) {
+    g = layerVjp(cap, i, g, R, opts.squared ?? false);
+    if (opts.keep.has(i)) res.set(i, g);
+  }
+  return res;
+}
