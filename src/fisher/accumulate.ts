@@ -24,13 +24,14 @@ import { Tensor } from '../core/tensor.js';
 import * as F from '../autodiff/ops.js';
 import { grad, hvp } from '../autodiff/grad.js';
 import type { Likelihood } from '../likelihoods/likelihood.js';
-import { Dense, activationOp, type Activation } from '../nn/layers.js';
+import { activationOp, type Activation } from '../nn/layers.js';
 import type { Sequential } from '../nn/sequential.js';
 import {
   accumulateGram, accumulateKfacA, accumulateKfacG, accumulateSquares, addWeightedSquaredInputs, capture, columnDeltas,
   curvedActivations, perSampleGrads, spatialSize, type Capture, type ParamLayerInfo,
 } from './engine.js';
-import { backpropStacked, explicitRulesCover, layerInput, singlePath } from './rules.js';
+import { explicitRulesCover, layerInput } from './rules.js';
+import { outputCurvature } from './curvature.js';
 import type { EstimatorName } from './matrix.js';
 
 export type RawKind = 'diag' | 'block' | 'dense' | 'kfac';
@@ -167,59 +168,61 @@ function addSecondDerivativeTerm(acc: RawAccumulator, cap: Capture, c: FloatArra
   // Within a layer only curved activations contribute (h is linear in each layer's parameters).
   if (curved.length === 0) return;
   if (acc.kind === 'kfac') fail('INVALID_ARGUMENT', 'KFAC is defined for the exact, i1 and empirical estimators (its factors are Gram matrices); Î2 and the Hessian have signed second-derivative terms');
-  // Cotangent of cᵀh at every curved activation's output.
-  const at = cap.outs.length - 1;
-  let cots: Map<number, FloatArray>;
-  if (cap.recorded) {
-    const actOuts = curved.map((m) => cap.outs[m + 1]!);
-    const gs = grad([cap.h], actOuts, { gradOutputs: [cT] });
-    cots = new Map(curved.map((m, i) => [m + 1, castArray(gs[i]!.data, cap.precision)]));
-  } else {
-    const keep = new Set(curved.map((m) => m + 1));
-    cots = backpropStacked(cap, at, castArray(c, cap.precision), 1, { keep, stop: Math.min(...keep) });
+  if (!cap.recorded) {
+    const oc = outputCurvature(cap, acc.layers, c, 1);
+    if (acc.kind === 'diag') {
+      for (const l of acc.layers) {
+        const E = oc.E.get(l.index);
+        if (E) addWeightedSquaredInputs(cap, l, E, acc.diag!.subarray(l.offset, l.offset + l.size));
+      }
+      for (const { layer, activation } of oc.leftover) addUnitColumns(acc, cap, layer, activation, oc.D.get(activation)!);
+    } else {
+      for (const m of curved) for (const l of acc.layers) if (l.index < m) addUnitColumns(acc, cap, l, m, oc.D.get(m)!);
+    }
+    return;
   }
+  // Reference path: D by autodiff, the diagonal directly below each activation,
+  // every other pair by unit columns.
+  const grads = grad([cap.h], curved.map((m) => cap.outs[m + 1]!), { gradOutputs: [cT] });
   const be = getBackend();
-  curved.forEach((m) => {
+  curved.forEach((m, i) => {
     // D = φ''(u) ⊙ ∂(cᵀh)/∂φ(u): the curvature of cᵀh w.r.t. u_m is diag(D).
     const u = layerInput(cap, m);
     const layer = model.layers[m] as Activation;
     const D = allocTensorData(cap.precision, u.length);
-    be.unaryMul(Unary[activationOp(layer.fn)], 2, layer.slope, u, cots.get(m + 1)!, D);
-    const units = u.length / B;
+    be.unaryMul(Unary[activationOp(layer.fn)], 2, layer.slope, u, castArray(grads[i]!.data, cap.precision), D);
     for (const l of acc.layers) {
       if (l.index >= m) continue;
-      const diagSlice = acc.kind === 'diag' ? acc.diag!.subarray(l.offset, l.offset + l.size) : null;
-      if (diagSlice && l.index + 1 === m) {
-        // The activation directly follows the layer: the Hessian w.r.t. z_l is diag(D).
-        addWeightedSquaredInputs(cap, l, D, diagSlice);
-        continue;
-      }
-      if (diagSlice && !cap.recorded && l.layer instanceof Dense && singlePath(model.layers, l.index + 1, m)) {
-        // One path from each unit of z_l to each unit of u_m: diag(Jᵀ diag(D) J) by squared rules.
-        const E = backpropStacked(cap, m, D, 1, { keep: new Set([l.index + 1]), stop: l.index + 1, squared: true }).get(l.index + 1)!;
-        addWeightedSquaredInputs(cap, l, E, diagSlice);
-        continue;
-      }
-      // General case: one column per unit k of u_m, weighted by D[:, k] (stacked in chunks).
-      const widest = Math.max(...cap.outs.slice(l.index + 1, m + 1).map((t) => t.size / B));
-      const chunk = cap.recorded ? 1 : Math.max(1, Math.floor(UNIT_CHUNK_ELEMENTS / (B * widest)));
-      for (let k0 = 0; k0 < units; k0 += chunk) {
-        const R = Math.min(chunk, units - k0);
-        const cot = allocTensorData(cap.precision, R * B * units);
-        const w = allocTensorData(cap.precision, R * B);
-        let any = false;
-        for (let r = 0; r < R; r++) {
-          for (let b = 0; b < B; b++) {
-            cot[(r * B + b) * units + k0 + r] = 1;
-            const d = D[b * units + k0 + r]!;
-            w[r * B + b] = d;
-            if (d !== 0) any = true;
-          }
-        }
-        if (any) addColumns(acc, cap, m, cot, R, w, l);
-      }
+      if (acc.kind === 'diag' && l.index + 1 === m) addWeightedSquaredInputs(cap, l, D, acc.diag!.subarray(l.offset, l.offset + l.size));
+      else addUnitColumns(acc, cap, l, m, D);
     }
   });
+}
+
+/**
+ * Adds Σ_b Σ_k D_bk g_bk g_bkᵀ (diagonal or block) for layer l, g_bk the parameter gradient of
+ * unit k of u_m: one column per unit, stacked in chunks on the fast path.
+ */
+function addUnitColumns(acc: RawAccumulator, cap: Capture, l: ParamLayerInfo, m: number, D: FloatArray): void {
+  const B = cap.batch;
+  const units = D.length / B;
+  const widest = Math.max(...cap.outs.slice(l.index + 1, m + 1).map((t) => t.size / B));
+  const chunk = cap.recorded ? 1 : Math.max(1, Math.floor(UNIT_CHUNK_ELEMENTS / (B * widest)));
+  for (let k0 = 0; k0 < units; k0 += chunk) {
+    const R = Math.min(chunk, units - k0);
+    const cot = allocTensorData(cap.precision, R * B * units);
+    const w = allocTensorData(cap.precision, R * B);
+    let any = false;
+    for (let r = 0; r < R; r++) {
+      for (let b = 0; b < B; b++) {
+        cot[(r * B + b) * units + k0 + r] = 1;
+        const d = D[b * units + k0 + r]!;
+        w[r * B + b] = d;
+        if (d !== 0) any = true;
+      }
+    }
+    if (any) addColumns(acc, cap, m, cot, R, w, l);
+  }
 }
 
 /**
