@@ -326,6 +326,56 @@ static napi_value Gemm(napi_env env, napi_callback_info info) {
 }
 #undef FNAME
 
+/* syrk(n, k, alpha, a, aOff, lda, beta, c, cOff, ldc): C = alpha·AᵀA + beta·C for A stored k×n.
+ * CBLAS updates one triangle (half the multiply-adds of gemm); the other is mirrored here so
+ * callers always get the full symmetric matrix. */
+#define FNAME "syrk"
+static napi_value Syrk(napi_env env, napi_callback_info info) {
+  ARGS(10);
+  size_t n, k, aOff, lda, cOff, ldc;
+  double alpha, beta;
+  Arr a, c;
+  TRY(get_size(env, argv[0], FNAME, "n", &n));
+  TRY(get_size(env, argv[1], FNAME, "k", &k));
+  TRY(get_double(env, argv[2], FNAME, "alpha", &alpha));
+  TRY(get_array(env, argv[3], FNAME, "a", false, &a));
+  TRY(get_size(env, argv[4], FNAME, "aOff", &aOff));
+  TRY(get_size(env, argv[5], FNAME, "lda", &lda));
+  TRY(get_double(env, argv[6], FNAME, "beta", &beta));
+  TRY(get_array(env, argv[7], FNAME, "c", false, &c));
+  TRY(get_size(env, argv[8], FNAME, "cOff", &cOff));
+  TRY(get_size(env, argv[9], FNAME, "ldc", &ldc));
+  TRY(same_dtype(env, FNAME, &c, "c", &a, "a"));
+  TRY(check_matrix(env, FNAME, "c", &c, cOff, ldc, n, n));
+  if (n == 0) return NULL;
+  TRY(check_matrix(env, FNAME, "a", &a, aOff, lda, k, n));
+  if (n > INT32_MAX || k > INT32_MAX || lda > INT32_MAX || ldc > INT32_MAX) {
+    throw_error(env, "TOO_LARGE", "syrk: sizes and leading dimensions must be below 2^31 for CBLAS");
+    return NULL;
+  }
+  if (c.dtype == DT_F32) {
+    float* C = (float*)c.data + cOff;
+    if (k == 0 || alpha == 0) {
+      for (size_t i = 0; i < n; i++) for (size_t j = 0; j < n; j++) C[i * ldc + j] = beta == 0 ? 0.0f : (float)(beta * (double)C[i * ldc + j]);
+    } else {
+      cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)n, (int)k, (float)alpha, (const float*)a.data + aOff, (int)lda,
+                  (float)beta, C, (int)ldc);
+    }
+    for (size_t i = 1; i < n; i++) for (size_t j = 0; j < i; j++) C[i * ldc + j] = C[j * ldc + i];
+  } else {
+    double* C = (double*)c.data + cOff;
+    if (k == 0 || alpha == 0) {
+      for (size_t i = 0; i < n; i++) for (size_t j = 0; j < n; j++) C[i * ldc + j] = beta == 0 ? 0.0 : beta * C[i * ldc + j];
+    } else {
+      cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)n, (int)k, alpha, (const double*)a.data + aOff, (int)lda,
+                  beta, C, (int)ldc);
+    }
+    for (size_t i = 1; i < n; i++) for (size_t j = 0; j < i; j++) C[i * ldc + j] = C[j * ldc + i];
+  }
+  return NULL;
+}
+#undef FNAME
+
 /* ---------------------------------------------------------------- elementwise */
 
 static bool get_op(napi_env env, napi_value v, const char* fn, long count, long* op) {
@@ -647,6 +697,7 @@ NAPI_MODULE_INIT() {
   if (data) napi_set_instance_data(env, data, free_data, NULL);
   napi_property_descriptor props[] = {
     {"gemm", NULL, Gemm, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"syrk", NULL, Syrk, NULL, NULL, NULL, napi_enumerable, NULL},
     {"unary", NULL, Unary, NULL, NULL, NULL, napi_enumerable, NULL},
     {"unaryMul", NULL, UnaryMul, NULL, NULL, NULL, napi_enumerable, NULL},
     {"binary", NULL, BinaryOp, NULL, NULL, NULL, napi_enumerable, NULL},

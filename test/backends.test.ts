@@ -170,6 +170,42 @@ for (const { label, backend: B } of BACKENDS) {
       for (const key of Object.keys(tsBackend) as (keyof Backend)[]) assert.equal(typeof B[key], typeof tsBackend[key], key);
     });
 
+    describe('syrk', () => {
+      for (const dtype of DTYPES) {
+        it(`${dtype}: C = alpha·AᵀA + beta·C, both triangles, strided storage, k = 0 and n = 0`, () => {
+          const rng = new Rng(`syrk-${label}-${dtype}`);
+          const eps = epsilonOf(dtype);
+          for (const [n, k] of [[1, 1], [3, 17], [17, 3], [65, 257], [130, 5]] as [number, number][]) {
+            for (const [alpha, beta] of [[1, 0], [-0.5, 1.5]] as [number, number][]) {
+              const lda = n + 2, ldc = n + 3, aOff = 4, cOff = 5;
+              const a = normal(rng, dtype, aOff + (k - 1) * lda + n + 2);
+              const c0 = alloc(dtype, cOff + (n - 1) * ldc + n + 3).fill(12345);
+              // C is symmetric on entry (syrk reads one triangle); NaN when beta = 0 (ignored).
+              for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) c0[cOff + i * ldc + j] = c0[cOff + j * ldc + i] = beta === 0 ? NaN : rng.normal();
+              const got = c0.slice();
+              B.syrk(n, k, alpha, a, aOff, lda, beta, got, cOff, ldc);
+              const a64 = Float64Array.from(a);
+              const want = Float64Array.from(c0);
+              tsBackend.gemm(true, false, n, n, k, alpha, a64, aOff, lda, a64, aOff, lda, beta, want, cOff, ldc);
+              const abs = new Float64Array(want.length);
+              tsBackend.gemm(true, false, n, n, k, 1, a64.map(Math.abs), aOff, lda, a64.map(Math.abs), aOff, lda, 0, abs, cOff, ldc);
+              const inC = (idx: number): boolean => {
+                const r = Math.floor((idx - cOff) / ldc), col = idx - cOff - r * ldc;
+                return idx >= cOff && r < n && col < n;
+              };
+              const tol = (i: number): number => (inC(i) ? (k + 3) * eps * (Math.abs(alpha) * abs[i]! + (beta === 0 ? 0 : Math.abs(beta * c0[i]!))) + 1e-300 : 0);
+              assertClose(`syrk ${label} ${dtype} n=${n} k=${k} α=${alpha} β=${beta}`, got, want, tol);
+              for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) assert.equal(got[cOff + i * ldc + j], got[cOff + j * ldc + i], 'symmetric');
+            }
+          }
+          const c = alloc(dtype, 4).fill(NaN);
+          B.syrk(2, 0, 1, alloc(dtype, 0), 0, 2, 0, c, 0, 2);
+          assert.deepEqual(Array.from(c), [0, 0, 0, 0]);
+          B.syrk(0, 3, 1, alloc(dtype, 0), 0, 1, 0, alloc(dtype, 0), 0, 1);
+        });
+      }
+    });
+
     describe('gemm', () => {
       // Shapes straddle the wasm micro-tiles (5×8 / 4×4) and cache blocks (MC 120/64, KC 256,
       // NC 2048/1024) as well as the trivial 1×1×1 case.

@@ -74,6 +74,16 @@ export interface Backend {
     beta: number, c: FloatArray, cOff: number, ldc: number,
   ): void;
 
+  /**
+   * C = alpha·AᵀA + beta·C for A stored k×n (row stride lda), C n×n: a Gram matrix at half the
+   * multiply-adds of gemm where the library has a symmetric kernel. Both triangles are written;
+   * with beta ≠ 0, C must be symmetric on entry (one triangle is read).
+   */
+  syrk(
+    n: number, k: number, alpha: number, a: FloatArray, aOff: number, lda: number,
+    beta: number, c: FloatArray, cOff: number, ldc: number,
+  ): void;
+
   /** out[i] = f^(order)(x[i]) for i < x.length. `alpha` is the leaky-relu slope (ignored otherwise). */
   unary(op: UnaryCode, order: number, alpha: number, x: FloatArray, out: FloatArray): void;
   /** out[i] = g[i] · f^(order)(x[i]) — the fused backward of an activation. */

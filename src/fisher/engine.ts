@@ -223,6 +223,18 @@ function gemmInto(transA: boolean, transB: boolean, m: number, n: number, k: num
   for (let i = 0; i < m * n; i++) acc[i]! += tmp[i]!;
 }
 
+/** acc += AᵀA for A stored k×n (symmetric kernel: half the multiply-adds of gemm). */
+function gramInto(n: number, k: number, a: FloatArray, lda: number, acc: Float64Array): void {
+  const be = getBackend();
+  if (a instanceof Float64Array) {
+    be.syrk(n, k, 1, a, 0, lda, 1, acc, 0, n);
+    return;
+  }
+  const tmp = allocTensorData('float32', n * n);
+  be.syrk(n, k, 1, a, 0, lda, 0, tmp, 0, n);
+  for (let i = 0; i < n * n; i++) acc[i]! += tmp[i]!;
+}
+
 /**
  * acc[i] += Σ_r Σ_b w_rb · g_{rb,i}² over R stacked columns δ ([R·B, layer output]); w (length
  * R·B) null means all ones. For a dense layer the column sum comes first, S_bj = Σ_r w_rb δ_rbj²,
@@ -298,7 +310,8 @@ export function accumulateGram(grads: FloatArray, rows: number, size: number, w:
     src = allocTensorData(grads instanceof Float64Array ? 'float64' : 'float32', grads.length);
     for (let b = 0; b < rows; b++) for (let i = 0; i < size; i++) src[b * size + i] = grads[b * size + i]! * w[b]!;
   }
-  gemmInto(true, false, size, size, rows, src, size, grads, size, acc);
+  if (w) gemmInto(true, false, size, size, rows, src, size, grads, size, acc);
+  else gramInto(size, rows, grads, size, acc);
 }
 
 /**
@@ -324,7 +337,7 @@ export function accumulateKfacA(cap: Capture, info: ParamLayerInfo, A: Float64Ar
     aug = allocTensorData(cap.precision, rows * n);
     for (let r = 0; r < rows; r++) { aug.set(src.subarray(r * inW, (r + 1) * inW), r * n); aug[r * n + inW] = 1; }
   }
-  gemmInto(true, false, n, n, rows, aug, n, aug, n, A);
+  gramInto(n, rows, aug, n, A);
 }
 
 export function accumulateKfacG(cap: Capture, info: ParamLayerInfo, delta: FloatArray, R: number, w: FloatArray | null, G: Float64Array): void {
@@ -342,7 +355,8 @@ export function accumulateKfacG(cap: Capture, info: ParamLayerInfo, delta: Float
     weighted = allocTensorData(cap.precision, rows.length);
     for (let r = 0; r < count; r++) { const wb = w[Math.floor(r / P)]!; for (let j = 0; j < out; j++) weighted[r * out + j] = rows[r * out + j]! * wb; }
   }
-  gemmInto(true, false, out, out, count, weighted, out, rows, out, G);
+  if (w) gemmInto(true, false, out, out, count, weighted, out, rows, out, G);
+  else gramInto(out, count, rows, out, G);
 }
 
 /** Number of spatial positions of a conv layer's output (1 for dense): the KFC scaling. */

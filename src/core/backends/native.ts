@@ -17,6 +17,8 @@ import { tsBackend } from './ts.js';
 /** What the compiled addon exports (argument orders as in native/fimkit_native.c). */
 interface NativeAddon {
   gemm: Backend['gemm'];
+  /** Absent from addons built before it existed (the backend then uses gemm). */
+  syrk?: Backend['syrk'];
   /** Returns false when (op, order) is not implemented natively; the caller then falls back. */
   unary(op: number, order: number, alpha: number, x: FloatArray, out: FloatArray): boolean;
   unaryMul(op: number, order: number, alpha: number, x: FloatArray, g: FloatArray, out: FloatArray): boolean;
@@ -110,6 +112,7 @@ export function loadNativeBackend(): Backend | { reason: string } {
 
   const kernels: Partial<Backend> = {
     gemm: addon.gemm,
+    syrk: addon.syrk ?? ((n, k, alpha, a, aOff, lda, beta, c, cOff, ldc) => addon.gemm(true, false, n, n, k, alpha, a, aOff, lda, a, aOff, lda, beta, c, cOff, ldc)),
     unary(op, order, alpha, x, out) {
       if (!addon.unary(op, order, alpha, x, out)) tsBackend.unary(op, order, alpha, x, out);
     },

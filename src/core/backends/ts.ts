@@ -77,6 +77,9 @@ export const tsBackend: Backend = {
   threads: 1,
   description: 'plain TypeScript reference kernels',
   gemm: gemmTs,
+  syrk(n, k, alpha, a, aOff, lda, beta, c, cOff, ldc) {
+    gemmTs(true, false, n, n, k, alpha, a, aOff, lda, a, aOff, lda, beta, c, cOff, ldc);
+  },
   unary: unaryTs,
   unaryMul: unaryMulTs,
   binary: binaryTs,

@@ -370,6 +370,8 @@ function makeBackend(instance: WebAssembly.Instance, variant: WasmVariant | 'cus
       w.get(pv, v, 0, n);
     },
   };
+  // No symmetric kernel in wasm: the Gram matrix goes through the SIMD gemm.
+  kernels.syrk = (n, k_, alpha, a, aOff, lda, beta, c, cOff, ldc) => kernels.gemm!(true, false, n, n, k_, alpha, a, aOff, lda, a, aOff, lda, beta, c, cOff, ldc);
 
   return {
     ...tsBackend,
