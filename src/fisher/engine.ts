@@ -246,17 +246,21 @@ export function accumulateSquares(cap: Capture, info: ParamLayerInfo, delta: Flo
   if (info.layer instanceof Dense) {
     const S = allocTensorData(cap.precision, B * out);
     const n = B * out;
-    for (let r = 0; r < R; r++) {
-      const o = r * n;
-      if (w) {
+    if (w) {
+      for (let r = 0; r < R; r++) {
+        const o = r * n;
         for (let b = 0; b < B; b++) {
           const wb = w[r * B + b]!;
           if (wb === 0) continue;
           for (let j = 0; j < out; j++) { const d = delta[o + b * out + j]!; S[b * out + j]! += wb * d * d; }
         }
-      } else {
-        for (let i = 0; i < n; i++) { const d = delta[o + i]!; S[i]! += d * d; }
       }
+    } else {
+      // Two kernel calls: square everything, then sum the R column blocks as rows of [R, B·out].
+      const be = getBackend();
+      const sq = allocTensorData(cap.precision, R * n);
+      be.binary(Binary.mul, delta.subarray(0, R * n), delta.subarray(0, R * n), sq);
+      be.sumRows(sq, R, n, 0, S);
     }
     addWeightedSquaredInputs(cap, info, S, acc);
     return;

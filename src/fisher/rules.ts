@@ -101,9 +101,10 @@ function maxPoolArgmax(cap: Capture, i: number, layer: MaxPool2d): Int32Array {
 
 /**
  * Cotangent of the input of layer i for R stacked cotangents `g` of its output
- * ([R·B, outSize] rows, r-major). `squared` squares each local derivative (see the header).
+ * ([R·B, outSize] rows, r-major). `squared` squares each local derivative (see the header);
+ * `inPlace` lets elementwise rules overwrite g (a scratch array nobody else holds).
  */
-export function layerVjp(cap: Capture, i: number, g: FloatArray, R: number, squared: boolean): FloatArray {
+export function layerVjp(cap: Capture, i: number, g: FloatArray, R: number, squared: boolean, inPlace = false): FloatArray {
   const layer = cap.model.layers[i]!;
   const B = cap.batch;
   const RB = R * B;
@@ -118,7 +119,8 @@ export function layerVjp(cap: Capture, i: number, g: FloatArray, R: number, squa
     case 'activation': {
       const act = layer as Activation;
       const u = layerInput(cap, i);
-      const out = allocTensorData(prec, RB * inSz);
+      // Elementwise kernels read g[i] before writing out[i], so a scratch g can be overwritten.
+      const out = inPlace ? g : allocTensorData(prec, RB * inSz);
       const code = Unary[activationOp(act.fn)];
       const n = B * inSz;
       // Kernels may not alias input and output: the squared rule multiplies by φ'(u)² = φ'⊙φ'.
@@ -204,9 +206,12 @@ export function backpropStacked(
   if (cot.length !== expected) fail('SHAPE', `stacked cotangent has ${cot.length} entries, expected ${expected} (${R} columns)`);
   const res = new Map<number, FloatArray>();
   let g = cot;
+  let owned = false;
   if (opts.keep.has(at)) res.set(at, g);
   for (let i = at - 1; i >= opts.stop; i--) {
-    g = layerVjp(cap, i, g, R, opts.squared ?? false);
+    const next = layerVjp(cap, i, g, R, opts.squared ?? false, owned && !opts.keep.has(i + 1));
+    owned = next !== cot;
+    g = next;
     if (opts.keep.has(i)) res.set(i, g);
   }
   return res;
