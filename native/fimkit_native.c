@@ -534,6 +534,20 @@ static napi_value SumRows(napi_env env, napi_callback_info info) {
 }
 #undef FNAME
 
+#define FNAME "sumSquaredRows"
+static napi_value SumSquaredRows(napi_env env, napi_callback_info info) {
+  ARGS(5);
+  Arr x, out;
+  size_t rows, cols;
+  double beta;
+  TRY(rows_args(env, argv, FNAME, 4, 0, false, &x, &rows, &cols, &out));
+  TRY(get_double(env, argv[3], FNAME, "beta", &beta));
+  int ok = x.dtype == DT_F32 ? sumSquaredRows_f32(x.data, rows, cols, beta, out.data) : sumSquaredRows_f64(x.data, rows, cols, beta, out.data);
+  if (!ok) throw_error(env, "TOO_LARGE", "sumSquaredRows: out of memory for %zu accumulators", cols);
+  return NULL;
+}
+#undef FNAME
+
 #define FNAME "sumCols"
 static napi_value SumCols(napi_env env, napi_callback_info info) {
   ARGS(4);
@@ -704,6 +718,7 @@ NAPI_MODULE_INIT() {
     {"axpby", NULL, Axpby, NULL, NULL, NULL, napi_enumerable, NULL},
     {"addRowVectorAct", NULL, AddRowVectorAct, NULL, NULL, NULL, napi_enumerable, NULL},
     {"sumRows", NULL, SumRows, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"sumSquaredRows", NULL, SumSquaredRows, NULL, NULL, NULL, napi_enumerable, NULL},
     {"sumCols", NULL, SumCols, NULL, NULL, NULL, napi_enumerable, NULL},
     {"softmaxRows", NULL, SoftmaxRows, NULL, NULL, NULL, napi_enumerable, NULL},
     {"logSumExpRows", NULL, LogSumExpRows, NULL, NULL, NULL, napi_enumerable, NULL},

@@ -410,7 +410,7 @@ for (const { label, backend: B } of BACKENDS) {
         }
       });
 
-      it('sumRows (beta 0 and 1), sumCols, softmaxRows and logSumExpRows', () => {
+      it('sumRows (beta 0 and 1), sumSquaredRows, sumCols, softmaxRows and logSumExpRows', () => {
         for (const dtype of DTYPES) {
           const eps = epsilonOf(dtype);
           const rng = new Rng(`rows-${label}-${dtype}`);
@@ -430,6 +430,21 @@ for (const { label, backend: B } of BACKENDS) {
               tsBackend.sumRows(x, rows, cols, beta, want);
               assertClose(`sumRows β=${beta} ${tag}`, got, want,
                 (c) => 2 * eps * Math.abs(want[c]!) + (rows + 2) * EPS64 * (absColSum[c]! + Math.abs(start[c]!)));
+            }
+            for (const beta of [0, 0.5]) {
+              // Σ_r x²: checked against a direct float64 loop, not against another kernel.
+              const start = normal(rng, dtype, cols);
+              const got = start.slice();
+              if (beta === 0) got.fill(NaN);
+              B.sumSquaredRows(x, rows, cols, beta, got);
+              const want = new Float64Array(cols), mag = new Float64Array(cols);
+              for (let c = 0; c < cols; c++) {
+                let s = 0;
+                for (let r = 0; r < rows; r++) s += x[r * cols + c]! ** 2;
+                want[c] = (beta === 0 ? 0 : beta * start[c]!) + s;
+                mag[c] = s + Math.abs(beta * start[c]!);
+              }
+              assertClose(`sumSquaredRows β=${beta} ${tag}`, got, want, (c) => 2 * eps * mag[c]! + (rows + 2) * EPS64 * mag[c]!);
             }
             const gotS = alloc(dtype, rows).fill(NaN), wantS = alloc(dtype, rows);
             B.sumCols(x, rows, cols, gotS);

@@ -101,6 +101,8 @@ export interface Backend {
   ): void;
   /** out[c] = beta·out[c] + Σ_r x[r, c]. */
   sumRows(x: FloatArray, rows: number, cols: number, beta: number, out: FloatArray): void;
+  /** out[c] = beta·out[c] + Σ_r x[r, c]² (one pass over x). */
+  sumSquaredRows(x: FloatArray, rows: number, cols: number, beta: number, out: FloatArray): void;
   /** out[r] = Σ_c x[r, c]. */
   sumCols(x: FloatArray, rows: number, cols: number, out: FloatArray): void;
   /** Row-wise softmax (numerically stable: max subtracted). */

@@ -256,11 +256,8 @@ export function accumulateSquares(cap: Capture, info: ParamLayerInfo, delta: Flo
         }
       }
     } else {
-      // Two kernel calls: square everything, then sum the R column blocks as rows of [R, B·out].
-      const be = getBackend();
-      const sq = allocTensorData(cap.precision, R * n);
-      be.binary(Binary.mul, delta.subarray(0, R * n), delta.subarray(0, R * n), sq);
-      be.sumRows(sq, R, n, 0, S);
+      // The R column blocks are the rows of an [R, B·out] matrix: one pass sums their squares.
+      getBackend().sumSquaredRows(delta.subarray(0, R * n), R, n, 0, S);
     }
     addWeightedSquaredInputs(cap, info, S, acc);
     return;

@@ -26,6 +26,8 @@ interface NativeAddon {
   axpby: Backend['axpby'];
   addRowVectorAct: Backend['addRowVectorAct'];
   sumRows: Backend['sumRows'];
+  /** Absent from addons built before it existed (the backend then uses the ts kernel). */
+  sumSquaredRows?: Backend['sumSquaredRows'];
   sumCols: Backend['sumCols'];
   softmaxRows: Backend['softmaxRows'];
   logSumExpRows: Backend['logSumExpRows'];
@@ -123,6 +125,7 @@ export function loadNativeBackend(): Backend | { reason: string } {
     axpby: addon.axpby,
     addRowVectorAct: addon.addRowVectorAct,
     sumRows: addon.sumRows,
+    sumSquaredRows: addon.sumSquaredRows ?? tsBackend.sumSquaredRows,
     sumCols: addon.sumCols,
     softmaxRows: addon.softmaxRows,
     logSumExpRows: addon.logSumExpRows,

@@ -110,6 +110,15 @@ export const tsBackend: Backend = {
     for (let c = 0; c < cols; c++) out[c] = beta === 0 ? acc[c]! : beta * out[c]! + acc[c]!;
   },
 
+  sumSquaredRows(x, rows, cols, beta, out) {
+    const acc = new Float64Array(cols);
+    for (let r = 0; r < rows; r++) {
+      const o = r * cols;
+      for (let c = 0; c < cols; c++) { const v = x[o + c]!; acc[c]! += v * v; }
+    }
+    for (let c = 0; c < cols; c++) out[c] = beta === 0 ? acc[c]! : beta * out[c]! + acc[c]!;
+  },
+
   sumCols(x, rows, cols, out) {
     for (let r = 0; r < rows; r++) {
       let s = 0;
