@@ -223,16 +223,16 @@ function gemmInto(transA: boolean, transB: boolean, m: number, n: number, k: num
   for (let i = 0; i < m * n; i++) acc[i]! += tmp[i]!;
 }
 
-/** acc += AᵀA for A stored k×n (symmetric kernel: half the multiply-adds of gemm). */
-function gramInto(n: number, k: number, a: FloatArray, lda: number, acc: Float64Array): void {
+/** acc += AᵀA for A stored k×n into an n×n window of acc with row stride ldc (symmetric kernel: half the multiply-adds of gemm). */
+function gramInto(n: number, k: number, a: FloatArray, lda: number, acc: Float64Array, ldc = n): void {
   const be = getBackend();
   if (a instanceof Float64Array) {
-    be.syrk(n, k, 1, a, 0, lda, 1, acc, 0, n);
+    be.syrk(n, k, 1, a, 0, lda, 1, acc, 0, ldc);
     return;
   }
   const tmp = allocTensorData('float32', n * n);
   be.syrk(n, k, 1, a, 0, lda, 0, tmp, 0, n);
-  for (let i = 0; i < n * n; i++) acc[i]! += tmp[i]!;
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) acc[i * ldc + j]! += tmp[i * n + j]!;
 }
 
 /**
@@ -333,12 +333,15 @@ export function accumulateKfacA(cap: Capture, info: ParamLayerInfo, A: Float64Ar
     rows = c.geom.batch * c.geom.outH * c.geom.outW;
     src = c.cols;
   }
-  let aug = src;
+  // ā = (a, 1): the a·aᵀ block by syrk into A's leading inW×inW window, the bias row and
+  // column are the column sums of a, the corner the row count (no augmented copy of a).
+  gramInto(inW, rows, src, inW, A, n);
   if (hasBias) {
-    aug = allocTensorData(cap.precision, rows * n);
-    for (let r = 0; r < rows; r++) { aug.set(src.subarray(r * inW, (r + 1) * inW), r * n); aug[r * n + inW] = 1; }
+    const sums = allocTensorData(cap.precision, inW);
+    getBackend().sumRows(src, rows, inW, 0, sums);
+    for (let k = 0; k < inW; k++) { A[k * n + inW]! += sums[k]!; A[inW * n + k]! += sums[k]!; }
+    A[inW * n + inW]! += rows;
   }
-  gramInto(n, rows, aug, n, A);
 }
 
 export function accumulateKfacG(cap: Capture, info: ParamLayerInfo, delta: FloatArray, R: number, w: FloatArray | null, G: Float64Array): void {
