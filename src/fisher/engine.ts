@@ -262,15 +262,24 @@ export function accumulateSquares(cap: Capture, info: ParamLayerInfo, delta: Flo
     addWeightedSquaredInputs(cap, info, S, acc);
     return;
   }
+  // Conv: a weight's per-sample gradient sums over positions, so it is formed (one small gemm
+  // per sample and column) and squared.
+  const n = B * out * spatialSize(cap, info);
+  const sums = w ? null : allocTensorData(cap.precision, info.size);
   for (let r = 0; r < R; r++) {
-    const g = perSampleGrads(cap, info, delta.subarray(r * B * out * spatialSize(cap, info), (r + 1) * B * out * spatialSize(cap, info)));
+    const g = perSampleGrads(cap, info, delta.subarray(r * n, (r + 1) * n));
+    if (sums) {
+      getBackend().sumSquaredRows(g, B, info.size, 1, sums);
+      continue;
+    }
     for (let b = 0; b < B; b++) {
-      const wb = w ? w[r * B + b]! : 1;
+      const wb = w![r * B + b]!;
       if (wb === 0) continue;
       const o = b * info.size;
       for (let i = 0; i < info.size; i++) { const v = g[o + i]!; acc[i]! += wb * v * v; }
     }
   }
+  if (sums) for (let i = 0; i < info.size; i++) acc[i]! += sums[i]!;
 }
 
 /**
