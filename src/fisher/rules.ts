@@ -37,6 +37,9 @@ export function explicitRulesCover(layers: readonly Layer[]): boolean {
 
 const MIXING = new Set(['dense', 'conv2d', 'avgpool2d']);
 
+/** Scratch cap (elements) for a conv layer's column gradients in one stacked backward step. */
+const CONV_CHUNK_ELEMENTS = 1 << 21;
+
 /** At most one mixing layer among layers [from, to): the squared walk is exact there. */
 export function singlePath(layers: readonly Layer[], from: number, to: number): boolean {
   let mixing = 0;
@@ -150,16 +153,24 @@ export function layerVjp(cap: Capture, i: number, g: FloatArray, R: number, squa
       const P = geom.outH * geom.outW;
       const co = l.outChannels;
       const inW = l.inChannels * l.kernel[0] * l.kernel[1];
-      // [RB, Co, P] → [RB·P, Co] so the products of all samples and columns are one gemm.
-      const gt = allocTensorData(prec, RB * P * co);
-      for (let s = 0; s < RB; s++) {
-        const base = s * co * P;
-        for (let j = 0; j < co; j++) for (let p = 0; p < P; p++) gt[base + p * co + j] = g[base + j * P + p]!;
-      }
-      const colsG = allocTensorData(prec, RB * P * inW);
-      be.gemm(false, false, RB * P, inW, co, 1, gt, 0, co, weightData(cap, l, squared), 0, inW, 0, colsG, 0, inW);
+      // [S, Co, P] → [S·P, Co] so the products of S samples·columns are one gemm; S is capped
+      // so the column gradients (P·inW per sample, inW = Ci·kh·kw times the input's size for
+      // overlapping windows) stay within CONV_CHUNK_ELEMENTS.
+      const w = weightData(cap, l, squared);
       const out = allocTensorData(prec, RB * inSz);
-      be.col2im(colsG, { ...geom, batch: RB }, out);
+      const S = Math.max(1, Math.min(RB, Math.floor(CONV_CHUNK_ELEMENTS / (P * inW))));
+      const gt = allocTensorData(prec, S * P * co);
+      const colsG = allocTensorData(prec, S * P * inW);
+      for (let s0 = 0; s0 < RB; s0 += S) {
+        const n = Math.min(S, RB - s0);
+        for (let s = 0; s < n; s++) {
+          const src = (s0 + s) * co * P;
+          const dst = s * co * P;
+          for (let j = 0; j < co; j++) for (let p = 0; p < P; p++) gt[dst + p * co + j] = g[src + j * P + p]!;
+        }
+        be.gemm(false, false, n * P, inW, co, 1, gt, 0, co, w, 0, inW, 0, colsG, 0, inW);
+        be.col2im(colsG.subarray(0, n * P * inW), { ...geom, batch: n }, out.subarray(s0 * inSz, (s0 + n) * inSz));
+      }
       return out;
     }
     case 'maxpool2d': {
