@@ -62,6 +62,8 @@ export interface RawFisherResult {
 function validate(model: Sequential, lik: Likelihood, data: Dataset, o: FisherOptions): void {
   if (!ESTIMATORS.includes(o.estimator)) fail('INVALID_ARGUMENT', `unknown estimator '${o.estimator}': expected one of ${ESTIMATORS.join(', ')}`);
   if (!REPRESENTATIONS.includes(o.representation)) fail('INVALID_ARGUMENT', `unknown representation '${o.representation}': expected one of ${REPRESENTATIONS.join(', ')}`);
+  // Any other value would silently take the reference path (accumulateBatch tests for 'fast').
+  if (o.path !== undefined && o.path !== 'fast' && o.path !== 'reference') fail('INVALID_ARGUMENT', `unknown Fisher path '${String(o.path)}': expected 'fast' or 'reference'`);
   const n = o.labelsPerInput ?? 1;
   if (!Number.isInteger(n) || n < 1) fail('INVALID_ARGUMENT', `labels per input must be a positive integer, got ${n}`);
   checkLikelihoodFits(lik, model.outputDim, data);
