@@ -9,17 +9,36 @@
  */
 import { getBackend } from '../core/backends/index.js';
 import { Unary } from '../core/backend.js';
+import type { FloatArray } from '../core/dtype.js';
+import { fail } from '../core/errors.js';
+import { allocTensorData } from '../core/pool.js';
 import { Tensor } from '../core/tensor.js';
 import { grad } from '../autodiff/grad.js';
 import type { Likelihood } from '../likelihoods/likelihood.js';
-import { activationOp, type Activation } from '../nn/layers.js';
+import { Dense, activationOp, type Activation } from '../nn/layers.js';
 import type { Sequential } from '../nn/sequential.js';
-import { backpropColumn, capture, curvedActivations, perSampleGrads, type Capture } from './engine.js';
+import type { FisherPath } from './accumulate.js';
+import { outputCurvature } from './curvature.js';
+import { capture, columnDeltas, curvedActivations, perSampleGrads, squaredInput, type Capture, type ParamLayerInfo } from './engine.js';
+import { explicitRulesCover } from './rules.js';
 
-function scatterLayers(cap: Capture, deltas: Map<number, Float64Array>, P: number, out: Float64Array, rowOf: (b: number) => number, only?: number): void {
+/**
+ * Per-sample results are float64 whatever the model dtype. 'fast' (default): explicit layer
+ * rules, all columns stacked; 'reference': one autodiff backward per column (the oracle).
+ */
+function captureFor(model: Sequential, x: Tensor, path: FisherPath): Capture {
+  if (path !== 'fast' && path !== 'reference') fail('INVALID_ARGUMENT', `unknown path '${String(path)}': expected 'fast' or 'reference'`);
+  const fast = path === 'fast' && explicitRulesCover(model.layers);
+  return capture(model, x, { precision: 'float64', record: !fast });
+}
+
+/** Writes each layer's per-sample gradients for column r of `deltas` into rows rowOf(b) of out [rows, P]. */
+function scatterLayers(cap: Capture, deltas: Map<number, FloatArray>, R: number, r: number, P: number, out: Float64Array, rowOf: (b: number) => number): void {
   for (const l of cap.layers) {
-    if (!deltas.has(l.index) || (only !== undefined && l.index !== only)) continue;
-    const g = perSampleGrads(cap, l, deltas.get(l.index)!);
+    const d = deltas.get(l.index);
+    if (!d) continue;
+    const n = d.length / R;
+    const g = perSampleGrads(cap, l, d.subarray(r * n, (r + 1) * n));
     for (let b = 0; b < cap.batch; b++) out.set(g.subarray(b * l.size, (b + 1) * l.size), rowOf(b) * P + l.offset);
   }
 }
@@ -29,76 +48,142 @@ function numParams(cap: Capture): number {
 }
 
 /** ∂ log p(y_b | x_b)/∂θ for each sample: Jᵀ(t(y_b) − η_b). */
-export function perSampleGradients(model: Sequential, lik: Likelihood, x: Tensor, targets: Int32Array | Float32Array | Float64Array): Float64Array {
-  const cap = capture(model, x);
+export function perSampleGradients(model: Sequential, lik: Likelihood, x: Tensor, targets: Int32Array | Float32Array | Float64Array, path: FisherPath = 'fast'): Float64Array {
+  const cap = captureFor(model, x, path);
   const B = cap.batch;
   const T = cap.h.shape[1]!;
   const h64 = Float64Array.from(cap.h.data);
   lik.checkTargets(targets, B, T);
   const t = lik.sufficientStat(targets, B, T);
   const eta = lik.meanStat(h64, B, T);
-  const cot = Tensor.zeros([B, T], model.dtype);
-  for (let i = 0; i < B * T; i++) cot.data[i] = t[i]! - eta[i]!;
+  const cot = new Float64Array(B * T);
+  for (let i = 0; i < B * T; i++) cot[i] = t[i]! - eta[i]!;
   const P = numParams(cap);
   const out = new Float64Array(B * P);
-  scatterLayers(cap, backpropColumn(cap, cap.outs.length - 1, cot), P, out, (b) => b);
+  scatterLayers(cap, columnDeltas(cap, cap.outs.length - 1, cot, 1), 1, 0, P, out, (b) => b);
   return out;
 }
 
-/** ∂h_a(x_b)/∂θ_i as [B, T, P]: one backward pass per output unit. */
-export function perSampleJacobians(model: Sequential, x: Tensor): Float64Array {
-  const cap = capture(model, x);
+/** ∂h_a(x_b)/∂θ_i as [B, T, P]: the T unit output columns, stacked. */
+export function perSampleJacobians(model: Sequential, x: Tensor, path: FisherPath = 'fast'): Float64Array {
+  const cap = captureFor(model, x, path);
   const B = cap.batch;
   const T = cap.h.shape[1]!;
   const P = numParams(cap);
   const out = new Float64Array(B * T * P);
-  for (let a = 0; a < T; a++) {
-    const cot = Tensor.zeros([B, T], model.dtype);
-    for (let b = 0; b < B; b++) cot.data[b * T + a] = 1;
-    scatterLayers(cap, backpropColumn(cap, cap.outs.length - 1, cot), P, out, (b) => b * T + a);
-  }
+  const deltas = columnDeltas(cap, cap.outs.length - 1, unitOutputColumns(B, T), T);
+  for (let a = 0; a < T; a++) scatterLayers(cap, deltas, T, a, P, out, (b) => b * T + a);
   return out;
 }
 
+/** T stacked cotangents: column a is the unit vector e_a for every sample ([T·B, T]). */
+function unitOutputColumns(B: number, T: number): Float64Array {
+  const c = new Float64Array(T * B * T);
+  for (let a = 0; a < T; a++) for (let b = 0; b < B; b++) c[(a * B + b) * T + a] = 1;
+  return c;
+}
+
 /** ∂²h_a(x_b)/∂θ_i² as [B, T, P]. */
-export function perSampleOutputHessianDiag(model: Sequential, x: Tensor): Float64Array {
-  const cap = capture(model, x);
+export function perSampleOutputHessianDiag(model: Sequential, x: Tensor, path: FisherPath = 'fast'): Float64Array {
+  const cap = captureFor(model, x, path);
   const B = cap.batch;
   const T = cap.h.shape[1]!;
   const P = numParams(cap);
   const out = new Float64Array(B * T * P);
   const curved = curvedActivations(model);
   if (curved.length === 0) return out;
-  const actOuts = curved.map((m) => cap.outs[m + 1]!);
-  for (let a = 0; a < T; a++) {
-    const c = Tensor.zeros([B, T], model.dtype);
-    for (let b = 0; b < B; b++) c.data[b * T + a] = 1;
-    const gs = grad([cap.h], actOuts, { gradOutputs: [c] });
-    curved.forEach((m, mi) => {
-      const u = cap.outs[m]!;
-      const layer = model.layers[m] as Activation;
-      const units = u.size / B;
-      const D = new Float64Array(u.size);
-      getBackend().unaryMul(Unary[activationOp(layer.fn)], 2, layer.slope, Float64Array.from(u.data), Float64Array.from(gs[mi]!.data), D);
-      for (let k = 0; k < units; k++) {
-        let any = false;
-        for (let b = 0; b < B; b++) if (D[b * units + k] !== 0) { any = true; break; }
-        if (!any) continue;
-        const cot = Tensor.zeros(u.shape, u.dtype);
-        for (let b = 0; b < B; b++) cot.data[b * units + k] = 1;
-        const deltas = backpropColumn(cap, m, cot);
-        for (const l of cap.layers) {
-          if (!deltas.has(l.index)) continue;
-          const g = perSampleGrads(cap, l, deltas.get(l.index)!);
-          for (let b = 0; b < B; b++) {
-            const d = D[b * units + k]!;
-            if (d === 0) continue;
-            const o = (b * T + a) * P + l.offset;
-            for (let i = 0; i < l.size; i++) { const v = g[b * l.size + i]!; out[o + i]! += d * v * v; }
-          }
+  if (cap.recorded) {
+    // Reference: D by autodiff per output a, every (layer, activation) pair by unit columns.
+    const actOuts = curved.map((m) => cap.outs[m + 1]!);
+    for (let a = 0; a < T; a++) {
+      const c = Tensor.zeros([B, T], model.dtype);
+      for (let b = 0; b < B; b++) c.data[b * T + a] = 1;
+      const gs = grad([cap.h], actOuts, { gradOutputs: [c] });
+      curved.forEach((m, mi) => {
+        const u = cap.outs[m]!;
+        const layer = model.layers[m] as Activation;
+        const D = new Float64Array(u.size);
+        getBackend().unaryMul(Unary[activationOp(layer.fn)], 2, layer.slope, Float64Array.from(u.data), Float64Array.from(gs[mi]!.data), D);
+        for (const l of cap.layers) if (l.index < m) addUnitColumnSquares(cap, l, m, D, 1, [a], P, T, out);
+      });
+    }
+    return out;
+  }
+  // Fast: D_m and the exact z-Hessian diagonals for all T outputs at once; the per-sample entry
+  // of a dense weight is E[a·B + b, j] · a_bk², of a conv weight Σ_p E[a·B + b, j, p] · cols_bpk².
+  const oc = outputCurvature(cap, cap.layers, unitOutputColumns(B, T), T);
+  for (const l of cap.layers) {
+    const E = oc.E.get(l.index);
+    if (E) addSquaredInputTerms(cap, l, E, T, P, out);
+  }
+  const byPair = new Map<number, ParamLayerInfo[]>();
+  for (const { layer, activation } of oc.leftover) byPair.set(activation, [...(byPair.get(activation) ?? []), layer]);
+  for (const [m, layers] of byPair) {
+    const D = oc.D.get(m)!;
+    for (const l of layers) addUnitColumnSquares(cap, l, m, D, T, [...Array(T).keys()], P, T, out);
+  }
+  return out;
+}
+
+/** out[b, a, θ of l] += per-sample Σ (E ⊙ squared inputs) for the T stacked columns of E. */
+function addSquaredInputTerms(cap: Capture, l: ParamLayerInfo, E: FloatArray, T: number, P: number, out: Float64Array): void {
+  const B = cap.batch;
+  const a2 = squaredInput(cap, l);
+  const hasBias = l.layer.bias !== null;
+  if (l.layer instanceof Dense) {
+    const nin = l.layer.nin, nout = l.layer.nout;
+    for (let a = 0; a < T; a++) {
+      for (let b = 0; b < B; b++) {
+        const o = (b * T + a) * P + l.offset;
+        const e = (a * B + b) * nout;
+        for (let j = 0; j < nout; j++) {
+          const v = E[e + j]!;
+          if (v === 0) continue;
+          const row = o + j * nin;
+          for (let k = 0; k < nin; k++) out[row + k]! += v * a2[b * nin + k]!;
+          if (hasBias) out[o + nout * nin + j]! += v;
         }
+      }
+    }
+    return;
+  }
+  // Conv (the activation follows directly): per sample E_b [Co, P] · cols²_b [P, inW].
+  const { geom } = cap.cols.get(l.index)!;
+  const Pos = geom.outH * geom.outW;
+  const co = (l.layer as { outChannels: number }).outChannels;
+  const inW = a2.length / (B * Pos);
+  const tmp = new Float64Array(co * inW);
+  for (let a = 0; a < T; a++) {
+    for (let b = 0; b < B; b++) {
+      const e = (a * B + b) * co * Pos;
+      getBackend().gemm(false, false, co, inW, Pos, 1, E, e, Pos, a2, b * Pos * inW, inW, 0, tmp, 0, inW);
+      const o = (b * T + a) * P + l.offset;
+      for (let i = 0; i < co * inW; i++) out[o + i]! += tmp[i]!;
+      if (hasBias) for (let j = 0; j < co; j++) { let s = 0; for (let p = 0; p < Pos; p++) s += E[e + j * Pos + p]!; out[o + co * inW + j]! += s; }
+    }
+  }
+}
+
+/**
+ * out[b, a, θ of l] += Σ_k D^(a)[b, k] (∂u_{m,k}/∂θ)² by one column per unit k of u_m (shared by
+ * every output a: only the weights D depend on a). D holds R stacked columns [R·B, units] for
+ * the outputs `outputs` (R = outputs.length).
+ */
+function addUnitColumnSquares(cap: Capture, l: ParamLayerInfo, m: number, D: FloatArray, R: number, outputs: number[], P: number, T: number, out: Float64Array): void {
+  const B = cap.batch;
+  const units = cap.outs[m]!.size / B;
+  for (let k = 0; k < units; k++) {
+    const cot = allocTensorData(cap.precision, B * units);
+    for (let b = 0; b < B; b++) cot[b * units + k] = 1;
+    const delta = columnDeltas(cap, m, cot, 1, l).get(l.index)!;
+    const g = perSampleGrads(cap, l, delta);
+    outputs.forEach((a, r) => {
+      for (let b = 0; b < B; b++) {
+        const d = D[(r * B + b) * units + k]!;
+        if (d === 0) continue;
+        const o = (b * T + a) * P + l.offset;
+        for (let i = 0; i < l.size; i++) { const v = g[b * l.size + i]!; out[o + i]! += d * v * v; }
       }
     });
   }
-  return out;
 }
