@@ -409,3 +409,45 @@ test('an unknown path is refused with INVALID_ARGUMENT (not silently run as one 
   const fastDefault = computeFisherRaw(model, lik, data, { estimator: 'exact', representation: 'diag' }).acc.diag!;
   assert.deepEqual(fastDefault, computeFisherRaw(model, lik, data, { estimator: 'exact', representation: 'diag', path: 'fast' }).acc.diag!);
 });
+
+test('a conv layer whose stacked column gradients exceed one scratch chunk (2^21 elements) gives the same result as the reference', () => {
+  // The second conv (2 channels in, 5×5, padding 2 on 26×26) has 676 positions × 50 = 33 800
+  // column-gradient entries per sample and column: 62 rows per chunk, and 20 inputs × 9
+  // categorical factor columns = 180 rows, so three chunks (the last one partial).
+  const rng = new Rng(31);
+  const spec: ModelSpec = {
+    inputShape: [1, 28, 28],
+    layers: [
+      { type: 'conv2d', inChannels: 1, outChannels: 2, kernel: 3 },
+      { type: 'activation', fn: 'tanh' },
+      { type: 'conv2d', inChannels: 2, outChannels: 2, kernel: 5, padding: 2 },
+      { type: 'activation', fn: 'relu' },
+      { type: 'maxpool2d', kernel: 13 },
+      { type: 'flatten' },
+      { type: 'dense', in: 8, out: 10 },
+    ] satisfies LayerSpec[],
+  };
+  const model = buildModel(spec, rng.derive('init'), 'float64');
+  randomBiases(model, rng);
+  const lik = makeLikelihood('categorical');
+  const inputs = Tensor.uniform([20, 784], rng, -1, 1, 'float64').data;
+  const data: Dataset = { name: 'chunks', length: 20, inputShape: [1, 28, 28], inputs, targetKind: 'class', targets: new Int32Array(20).map(() => rng.int(10)), targetDim: 1, numClasses: 10 };
+  for (const representation of ['diag', 'kfac'] as Representation[]) {
+    const { fast, ref } = bothPaths(model, lik, data, { estimator: 'exact', representation, batchSize: 20 });
+    assertClose(fast, ref, F64_TOL, `[${defaultBackend()} chunked conv exact ${representation}]`);
+  }
+});
+
+test('KFAC with Î2 or the Hessian is refused before any work, also for piecewise-linear networks', () => {
+  for (const act of ['relu', 'tanh'] as ActivationName[]) {
+    const model = mlp(act, [3, 4, T], 'float64');
+    const lik = makeLikelihood('categorical');
+    const data = dataFor(model, lik, 101);
+    for (const estimator of ['i2', 'hessian'] as EstimatorName[]) {
+      for (const path of ['fast', 'reference'] as const) {
+        assert.throws(() => computeFisherRaw(model, lik, data, { estimator, representation: 'kfac', path }),
+          (e: unknown) => e instanceof FimkitError && e.code === 'INVALID_ARGUMENT' && /KFAC/.test(e.message), `${act} ${estimator} ${path}`);
+      }
+    }
+  }
+});

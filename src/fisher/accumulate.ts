@@ -165,9 +165,11 @@ function addSecondDerivativeTerm(acc: RawAccumulator, cap: Capture, c: FloatArra
     });
     return;
   }
+  // Refused even for piecewise-linear networks (where the term vanishes) so that the same
+  // request does not succeed or fail depending on the activation.
+  if (acc.kind === 'kfac') fail('INVALID_ARGUMENT', 'KFAC is defined for the exact, i1 and empirical estimators (its factors are Gram matrices); Î2 and the Hessian have signed second-derivative terms');
   // Within a layer only curved activations contribute (h is linear in each layer's parameters).
   if (curved.length === 0) return;
-  if (acc.kind === 'kfac') fail('INVALID_ARGUMENT', 'KFAC is defined for the exact, i1 and empirical estimators (its factors are Gram matrices); Î2 and the Hessian have signed second-derivative terms');
   if (!cap.recorded) {
     const oc = outputCurvature(cap, acc.layers, c, 1);
     if (acc.kind === 'diag') {

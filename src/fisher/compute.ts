@@ -63,6 +63,9 @@ function validate(model: Sequential, lik: Likelihood, data: Dataset, o: FisherOp
   if (!ESTIMATORS.includes(o.estimator)) fail('INVALID_ARGUMENT', `unknown estimator '${o.estimator}': expected one of ${ESTIMATORS.join(', ')}`);
   if (!REPRESENTATIONS.includes(o.representation)) fail('INVALID_ARGUMENT', `unknown representation '${o.representation}': expected one of ${REPRESENTATIONS.join(', ')}`);
   // Any other value would silently take the reference path (accumulateBatch tests for 'fast').
+  if (o.representation === 'kfac' && (o.estimator === 'i2' || o.estimator === 'hessian')) {
+    fail('INVALID_ARGUMENT', `KFAC is defined for the exact, i1 and empirical estimators (its factors are Gram matrices); ${o.estimator} has signed second-derivative terms`);
+  }
   if (o.path !== undefined && o.path !== 'fast' && o.path !== 'reference') fail('INVALID_ARGUMENT', `unknown Fisher path '${String(o.path)}': expected 'fast' or 'reference'`);
   const n = o.labelsPerInput ?? 1;
   if (!Number.isInteger(n) || n < 1) fail('INVALID_ARGUMENT', `labels per input must be a positive integer, got ${n}`);

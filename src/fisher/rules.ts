@@ -126,7 +126,7 @@ export function layerVjp(cap: Capture, i: number, g: FloatArray, R: number, squa
       const out = inPlace ? g : allocTensorData(prec, RB * inSz);
       const code = Unary[activationOp(act.fn)];
       const n = B * inSz;
-      // Kernels may not alias input and output: the squared rule multiplies by φ'(u)² = φ'⊙φ'.
+      // The squared rule multiplies by φ'(u)² = φ'⊙φ'.
       let d = u;
       if (squared) {
         d = allocTensorData(prec, n);
@@ -156,7 +156,8 @@ export function layerVjp(cap: Capture, i: number, g: FloatArray, R: number, squa
       // [S, Co, P] → [S·P, Co] so the products of S samples·columns are one gemm; S is capped
       // so the column gradients (P·inW per sample, inW = Ci·kh·kw times the input's size for
       // overlapping windows) stay within CONV_CHUNK_ELEMENTS.
-      const w = weightData(cap, l, squared);
+      if (squared) noSquaredRule(layer.type);
+      const w = weightData(cap, l, false);
       const out = allocTensorData(prec, RB * inSz);
       const S = Math.max(1, Math.min(RB, Math.floor(CONV_CHUNK_ELEMENTS / (P * inW))));
       const gt = allocTensorData(prec, S * P * co);
@@ -174,7 +175,8 @@ export function layerVjp(cap: Capture, i: number, g: FloatArray, R: number, squa
       return out;
     }
     case 'maxpool2d': {
-      // The derivative is the indicator of the winning cell (its square is itself).
+      if (squared) noSquaredRule(layer.type);
+      // The derivative is the indicator of the winning cell.
       const arg = maxPoolArgmax(cap, i, layer as MaxPool2d);
       const out = allocTensorData(prec, RB * inSz);
       for (let r = 0; r < R; r++) {
@@ -188,7 +190,8 @@ export function layerVjp(cap: Capture, i: number, g: FloatArray, R: number, squa
       const l = layer as AvgPool2d;
       const win = poolWindows(poolGeometry(cap, i, l));
       const k = l.kernel * l.kernel;
-      const w = squared ? 1 / (k * k) : 1 / k;
+      if (squared) noSquaredRule(layer.type);
+      const w = 1 / k;
       const n = win.length / k;
       const out = allocTensorData(prec, RB * inSz);
       for (let r = 0; r < R; r++) {
@@ -204,6 +207,14 @@ export function layerVjp(cap: Capture, i: number, g: FloatArray, R: number, squa
     default:
       return fail('INVALID_ARGUMENT', `layer ${i} (${layer.type}) has no explicit backward rule`);
   }
+}
+
+/**
+ * The squared walk starts below a dense layer, so in a Sequential it only ever meets dense,
+ * activation, flatten and dropout layers (a dense output cannot feed a conv or a pool).
+ */
+function noSquaredRule(type: string): never {
+  return fail('INVALID_ARGUMENT', `no squared backward rule for a ${type} layer (the squared walk is for dense layers)`);
 }
 
 /**
