@@ -12,8 +12,9 @@
  *   V_j(θ_i) = (1/N_x) (Var_q I(θ_i|x) + E_q V_j(θ_i|x))
  *
  * Here q is the empirical distribution of the inputs given: Var_q and E_q are population
- * moments over them. Everything streams over the inputs with O(P) state (plus one input's
- * Jacobian and Hessian diagonal, T·P each).
+ * moments over them. Everything streams over the inputs with O(P) state; the reference path
+ * materialises one batch's Jacobians and Hessian diagonals (T·P per input), the fast path
+ * (fast.ts) only per-unit quantities (T per unit and input) except for conv layers.
  */
 import { fail } from '../core/errors.js';
 import { Tensor, sizeOf } from '../core/tensor.js';
@@ -22,6 +23,8 @@ import type { Likelihood } from '../likelihoods/likelihood.js';
 import { checkLikelihoodFits } from '../likelihoods/index.js';
 import type { Sequential } from '../nn/sequential.js';
 import { perSampleJacobians, perSampleOutputHessianDiag } from '../fisher/persample.js';
+import { BufferScope } from '../core/pool.js';
+import { addJointSums, fastVariancesCover, newJointSums } from './fast.js';
 
 export interface InputVariance {
   /** I(θ_i|x) */
@@ -83,8 +86,16 @@ export interface VarianceOptions {
   inputsPerEstimate?: number;
   /** Use only the first inputs (default all). */
   maxInputs?: number;
+  /** Inputs per batch (default 1024 on the fast path, 32 on the reference path). */
   batchSize?: number;
   onProgress?: (done: number, total: number) => void;
+  /**
+   * 'fast' (default): the sums over inputs as gemms of per-(input, unit) projected moments
+   * (src/variance/fast.ts), products in the model dtype; models with a layer the explicit rules
+   * do not cover take the reference. 'reference': per-input Jacobians J and Hessian diagonals H
+   * (inputVariances), float64 moments; the oracle the fast path is tested against.
+   */
+  path?: 'fast' | 'reference';
 }
 
 export interface JointVariance {
@@ -117,33 +128,46 @@ export function jointVariances(model: Sequential, lik: Likelihood, data: Dataset
   if (sizeOf(data.inputShape) !== D) fail('SHAPE', `the data has ${sizeOf(data.inputShape)} features per sample but the model expects ${D}`);
   checkLikelihoodFits(lik, model.outputDim, data);
   const P = model.numParams();
-  const s1 = new Float64Array(P);
-  const s2 = new Float64Array(P);
-  const sv1 = new Float64Array(P);
-  const sv2 = new Float64Array(P);
-  const Bsz = opts.batchSize ?? 32;
+  const sums = newJointSums(P);
+  const fast = (opts.path ?? 'fast') === 'fast' && fastVariancesCover(model);
+  const Bsz = opts.batchSize ?? (fast ? 1024 : 32);
+  const scope = new BufferScope();
+  const blockScope = new BufferScope();
   for (let start = 0; start < total; start += Bsz) {
     const idx = new Uint32Array(Math.min(Bsz, total - start)).map((_, k) => start + k);
     const batch = batchOf(data, idx, model.dtype);
-    for (const r of inputVariances(model, lik, new Tensor(batch.inputs, [idx.length, D]))) {
-      for (let i = 0; i < P; i++) {
-        const f = r.fim[i]!;
-        s1[i]! += f;
-        s2[i]! += f * f;
-        sv1[i]! += r.v1[i]!;
-        sv2[i]! += r.v2[i]!;
+    const x = new Tensor(batch.inputs, [idx.length, ...model.inputShape]);
+    if (fast) {
+      scope.run(() => addJointSums(model, lik, x, sums, blockScope));
+      scope.recycle();
+    } else {
+      for (const r of inputVariances(model, lik, new Tensor(batch.inputs, [idx.length, D]))) {
+        for (let i = 0; i < P; i++) {
+          const f = r.fim[i]!;
+          sums.fim[i]! += f;
+          sums.fimSquared[i]! += f * f;
+          sums.v1[i]! += r.v1[i]!;
+          sums.v2[i]! += r.v2[i]!;
+        }
       }
     }
     opts.onProgress?.(start + idx.length, total);
   }
-  const fim = s1.map((v) => v / total);
-  const fimVar = s2.map((v, i) => Math.max(0, v / total - fim[i]! * fim[i]!));
-  const meanV1 = sv1.map((v) => v / total / N);
-  const meanV2 = sv2.map((v) => v / total / N);
-  return {
-    P, inputs: total, labelsPerInput: N, inputsPerEstimate: Nx,
-    fim, fimVarOverInputs: fimVar, meanV1, meanV2,
-    v1: meanV1.map((v, i) => (fimVar[i]! + v) / Nx),
-    v2: meanV2.map((v, i) => (fimVar[i]! + v) / Nx),
-  };
+  // The sums become the means in place (P-sized arrays are the bulk of the memory touched).
+  const fim = sums.fim;
+  const fimVar = sums.fimSquared;
+  const meanV1 = sums.v1;
+  const meanV2 = sums.v2;
+  const v1 = new Float64Array(P);
+  const v2 = new Float64Array(P);
+  for (let i = 0; i < P; i++) {
+    const f = fim[i]! / total;
+    fim[i] = f;
+    fimVar[i] = Math.max(0, fimVar[i]! / total - f * f);
+    meanV1[i] = meanV1[i]! / total / N;
+    meanV2[i] = meanV2[i]! / total / N;
+    v1[i] = (fimVar[i]! + meanV1[i]!) / Nx;
+    v2[i] = (fimVar[i]! + meanV2[i]!) / Nx;
+  }
+  return { P, inputs: total, labelsPerInput: N, inputsPerEstimate: Nx, fim, fimVarOverInputs: fimVar, meanV1, meanV2, v1, v2 };
 }

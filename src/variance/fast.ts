@@ -1,0 +1,531 @@
+/**
+ * The per-batch sums behind `jointVariances` without per-sample Jacobians (the fast path).
+ *
+ * Per input x and parameter θ_i the closed forms need I = J_iᵀ Cov J_i, I², V1 = E[(J_iᵀ(t−η))⁴] − I²
+ * and V2 = H_iᵀ Cov H_i (see conditional.ts). For a dense layer z = a·Wᵀ + b every one of them
+ * factors over the weight W_jk: J_i = a_k δ_j, where δ_j ∈ R^T is column j of ∂h/∂z (the T unit
+ * output cotangents backpropagated to z), and H_i = a_k² E_j, where E_{a,j} = [∇²_z h_a]_jj. So
+ *
+ *   I = a_k² m2_j,   I² = a_k⁴ m2_j²,   V1 = a_k⁴ (m4_j − m2_j²),   V2 = a_k⁴ E_jᵀ Cov E_j
+ *
+ * with m2_j = δ_jᵀ Cov δ_j and m4_j = E[(δ_jᵀ(t−η))⁴], the projected moments once per (input,
+ * unit); the sums over the inputs of a batch are then gemms of those with a² and a⁴
+ * ([out, B]·[B, in]), the bias entries taking a = 1. The T columns share one stacked backward
+ * pass (explicit layer rules, one gemm per layer), which also yields the cotangents at the
+ * curved activations that the Hessian diagonals E are built from (for piecewise-linear networks
+ * E = 0 and none of that work is done).
+ *
+ * The moments are read straight from the stacked columns. Categorical: the columns are the
+ * centred e_a − p, whose pullbacks are u_a − ū (the projection of the score needs nothing else);
+ * independent coordinates (Gaussian, Bernoulli, Poisson): the per-coordinate variance and fourth
+ * moment weight the unit columns. Both evaluate the same expressions as the likelihoods'
+ * projectedMoments; any other likelihood gets its directions gathered and projectedMoments called.
+ *
+ * Conv layers do not factor (a weight's Jacobian sums over positions): they take per-sample
+ * Jacobians (T columns) and Hessian diagonals, built from the same D_m = φ''(u_m) ⊙ ∂h/∂φ(u_m),
+ * T·B·size values per walk block. Pairs (layer, curved activation) whose Hessian diagonal the
+ * layer rules do not give exactly (more than one mixing layer between, or a conv layer not
+ * directly below the activation) are added by unit columns at the activation, as the Fisher
+ * engine's Î₂ does.
+ *
+ * Products are in the model dtype and the per-batch results are added to float64 sums. In
+ * float32 the a⁴-weighted terms (I², V1, V2 per input) are formed in float32: contributions
+ * below its range (about 1e-38, i.e. |I(θ_i|x)| ≲ 1e-19) are lost.
+ */
+import { getBackend } from '../core/backends/index.js';
+import { Binary, Unary } from '../core/backend.js';
+import type { FloatArray } from '../core/dtype.js';
+import { BufferScope, allocTensorData } from '../core/pool.js';
+import { gemmStridedBatched } from '../core/linalg.js';
+import { Tensor } from '../core/tensor.js';
+import type { Likelihood } from '../likelihoods/likelihood.js';
+import { CategoricalLikelihood } from '../likelihoods/categorical.js';
+import { IndependentCoordinates } from '../likelihoods/independent.js';
+import { Activation, Dense, activationOp } from '../nn/layers.js';
+import type { Sequential } from '../nn/sequential.js';
+import {
+  capture, columnDeltas, curvedActivations, paramLayers, perSampleGrads, spatialSize, squaredInput, type Capture, type ParamLayerInfo,
+} from '../fisher/engine.js';
+import { explicitRulesCover, layerInput, layerVjp, singlePath } from '../fisher/rules.js';
+
+/** Float64 running sums over inputs, one entry per parameter (the reference path keeps the same). */
+export interface JointSums {
+  /** Σ_x I(θ_i|x) */
+  fim: Float64Array;
+  /** Σ_x I(θ_i|x)² */
+  fimSquared: Float64Array;
+  /** Σ_x V1(θ_i|x) and Σ_x V2(θ_i|x), one label. */
+  v1: Float64Array;
+  v2: Float64Array;
+}
+
+export function newJointSums(P: number): JointSums {
+  return { fim: new Float64Array(P), fimSquared: new Float64Array(P), v1: new Float64Array(P), v2: new Float64Array(P) };
+}
+
+/** Whether the fast path has a rule for every layer of the model. */
+export function fastVariancesCover(model: Sequential): boolean {
+  return explicitRulesCover(model.layers);
+}
+
+/** Scratch budget of the unit-column route (elements of one stacked cotangent array). */
+const UNIT_CHUNK_ELEMENTS = 1 << 22;
+
+/** Per-layer second-derivative data of the T unit columns. */
+interface Curvature {
+  /** Dense layers: E [T·B, out], complete (leftover pairs included). */
+  denseE: Map<number, FloatArray>;
+  /** Conv layers: the per-sample Hessian diagonal H [T·B, size]. */
+  convH: Map<number, FloatArray>;
+}
+
+/** Inputs per stacked walk: its T·B-row cotangents are the largest scratch arrays. */
+const WALK_BLOCK = 256;
+
+/**
+ * One dense layer's weight sums over the batch, in the model dtype: Σ_b m2 a² [out, in] and
+ * Σ_b (m2², max(0, m4 − m2²), EᵀCov E) a⁴ [parts·out, in], added to the float64 sums once per batch.
+ */
+interface DenseProducts {
+  fim: FloatArray;
+  quartic: FloatArray;
+  parts: number;
+}
+
+/**
+ * Adds one batch (`x`, [B, ...]) to the sums. The caller runs it inside a BufferScope (the
+ * per-batch products come from it); the walks over blocks of `walkBlock` inputs take their
+ * scratch from `blockScope`, recycled after each block so that a large batch touches little
+ * fresh memory (fresh pages cost more than the arithmetic here).
+ */
+export function addJointSums(model: Sequential, lik: Likelihood, x: Tensor, sums: JointSums, blockScope = new BufferScope(), walkBlock = WALK_BLOCK): void {
+  const B = x.shape[0]!;
+  const prec = model.dtype;
+  const curved = curvedActivations(model);
+  const products = new Map<number, DenseProducts>();
+  for (const info of paramLayers(model)) {
+    if (!(info.layer instanceof Dense)) continue;
+    const nw = info.layer.nout * info.layer.nin;
+    // Every dense layer below a curved activation has a Hessian diagonal E (V2's third part).
+    const parts = curved.some((m) => m > info.index) ? 3 : 2;
+    products.set(info.index, { fim: allocTensorData(prec, nw), quartic: allocTensorData(prec, parts * nw), parts });
+  }
+  const per = x.size / B;
+  for (let s = 0; s < B; s += walkBlock) {
+    const n = Math.min(walkBlock, B - s);
+    const block = new Tensor(x.data.subarray(s * per, (s + n) * per), [n, ...x.shape.slice(1)]);
+    blockScope.run(() => addBlock(model, lik, block, curved, products, sums));
+    blockScope.recycle();
+  }
+  for (const info of paramLayers(model)) {
+    const prod = products.get(info.index);
+    if (!prod) continue;
+    const nw = prod.fim.length;
+    const off = info.offset;
+    for (let i = 0; i < nw; i++) sums.fim[off + i]! += prod.fim[i]!;
+    const targets = [sums.fimSquared, sums.v1, sums.v2];
+    for (let p = 0; p < prod.parts; p++) {
+      const dst = targets[p]!;
+      for (let i = 0; i < nw; i++) dst[off + i]! += prod.quartic[p * nw + i]!;
+    }
+  }
+}
+
+/** One block of inputs: the stacked walk, the curvature, the moments, the products. */
+function addBlock(model: Sequential, lik: Likelihood, x: Tensor, curved: number[], products: Map<number, DenseProducts>, sums: JointSums): void {
+  const cap = capture(model, x, { precision: model.dtype, record: false });
+  const T = cap.h.shape[1]!;
+  const h64 = Float64Array.from(cap.h.data);
+  const at = cap.outs.length - 1;
+  const moments = directionMoments(lik, h64, cap.batch, T, cap);
+  // One walk gives the δ of every parametric layer and the cotangents at the curved activations.
+  const keep = new Set([...cap.layers.map((l) => l.index + 1), ...curved.map((m) => m + 1)]);
+  const cots = stackedWalk(cap, at, moments.columns, T, keep, Math.min(...keep));
+  // Piecewise-linear networks have H = 0: no second-derivative work at all.
+  const curvature = curved.length > 0 ? unitCurvature(cap, curved, cots, T) : null;
+  for (const info of cap.layers) {
+    const delta = cots.get(info.index + 1)!;
+    if (info.layer instanceof Dense) addDenseLayer(cap, moments, info, delta, curvature?.denseE.get(info.index) ?? null, products.get(info.index)!, sums);
+    else addConvLayer(cap, moments, T, info, delta, curvature?.convH.get(info.index) ?? null, sums);
+  }
+}
+
+/**
+ * The projected moments m2 = uᵀ Cov u and m4 = E[(uᵀ(t−η))⁴] of many directions u per input,
+ * read straight from the stacked columns (row a·B + b holds coordinate a of every direction of
+ * input b), without gathering them into per-input [count, T] arrays.
+ */
+interface DirectionMoments {
+  /**
+   * The T cotangent columns injected at the output ([T·B, T], rows a·B + b). The directions are
+   * their pullbacks; they are the unit columns up to a shift the moments do not see.
+   */
+  columns: FloatArray;
+  /**
+   * m2 (and m4 unless null) of input b for `count` directions held in `src` [T·B, count]: the
+   * first `count` entries of the outputs are written.
+   */
+  sample(src: FloatArray, b: number, count: number, m2: Float64Array, m4: Float64Array | null): void;
+}
+
+/** Unit columns e_a at every input: the directions are the rows of ∂h/∂(·). */
+function unitColumns(cap: Capture, T: number): FloatArray {
+  const B = cap.batch;
+  const cot = allocTensorData(cap.precision, T * B * T);
+  for (let a = 0; a < T; a++) for (let b = 0; b < B; b++) cot[(a * B + b) * T + a] = 1;
+  return cot;
+}
+
+function directionMoments(lik: Likelihood, h64: Float64Array, B: number, T: number, cap: Capture): DirectionMoments {
+  if (lik instanceof CategoricalLikelihood) {
+    // uᵀ(t − η) = u_y − ū with y ~ p, ū = Σ p_a u_a: with the centred columns e_a − p the pullbacks
+    // are u_a − ū already, and m2 = Σ p_a (u_a − ū)², m4 = Σ p_a (u_a − ū)⁴ (as projectedMoments).
+    const p = lik.meanStat(h64, B, T);
+    const columns = allocTensorData(cap.precision, T * B * T);
+    for (let a = 0; a < T; a++) {
+      for (let b = 0; b < B; b++) {
+        const o = (a * B + b) * T;
+        for (let c = 0; c < T; c++) columns[o + c] = (c === a ? 1 : 0) - p[b * T + c]!;
+      }
+    }
+    return {
+      columns,
+      sample(src, b, count, m2, m4) {
+        // Direction j's coordinates sit at stride B·count: T short strided reads per direction
+        // keep the sums in registers (faster than T passes over per-direction accumulators).
+        // Two directions per pass for instruction-level parallelism.
+        const stride = B * count;
+        const base = b * count;
+        const pb = p.subarray(b * T, (b + 1) * T);
+        let j = 0;
+        for (; j + 1 < count; j += 2) {
+          let s2 = 0, s4 = 0, t2 = 0, t4 = 0;
+          for (let a = 0, o = base + j; a < T; a++, o += stride) {
+            const w = pb[a]!;
+            const d = src[o]!;
+            const e = src[o + 1]!;
+            const pd2 = w * d * d;
+            const pe2 = w * e * e;
+            s2 += pd2;
+            s4 += pd2 * d * d;
+            t2 += pe2;
+            t4 += pe2 * e * e;
+          }
+          m2[j] = s2;
+          m2[j + 1] = t2;
+          if (m4) { m4[j] = s4; m4[j + 1] = t4; }
+        }
+        for (; j < count; j++) {
+          let s2 = 0, s4 = 0;
+          for (let a = 0, o = base + j; a < T; a++, o += stride) { const d = src[o]!; const pd2 = pb[a]! * d * d; s2 += pd2; s4 += pd2 * d * d; }
+          m2[j] = s2;
+          if (m4) m4[j] = s4;
+        }
+      },
+    };
+  }
+  if (lik instanceof IndependentCoordinates) {
+    // Independent coordinates with variances v_a and fourth central moments k_a (the projected
+    // moments of the unit directions): m2 = Σ w_a, w_a = v_a u_a², and
+    // m4 = Σ k_a u_a⁴ + 3((Σ w)² − Σ w²), the same expression projectedMoments evaluates.
+    const identity = new Float64Array(T * T);
+    for (let a = 0; a < T; a++) identity[a * T + a] = 1;
+    const v = new Float64Array(B * T);
+    const k = new Float64Array(B * T);
+    for (let b = 0; b < B; b++) {
+      const mom = lik.projectedMoments(h64.subarray(b * T, (b + 1) * T), T, identity, T);
+      v.set(mom.second, b * T);
+      k.set(mom.fourth, b * T);
+    }
+    return {
+      columns: unitColumns(cap, T),
+      sample(src, b, count, m2, m4) {
+        const stride = B * count;
+        const base = b * count;
+        const vb = v.subarray(b * T, (b + 1) * T);
+        const kb = k.subarray(b * T, (b + 1) * T);
+        for (let j = 0; j < count; j++) {
+          let sumW = 0;
+          let sumW2 = 0;
+          let diag = 0;
+          for (let a = 0, o = base + j; a < T; a++, o += stride) { const u2 = src[o]! ** 2; const w = u2 * vb[a]!; sumW += w; sumW2 += w * w; diag += u2 * u2 * kb[a]!; }
+          m2[j] = sumW;
+          if (m4) m4[j] = diag + 3 * Math.max(0, sumW * sumW - sumW2);
+        }
+      },
+    };
+  }
+  // Any other likelihood: gather each input's directions and ask it.
+  let dirs = new Float64Array(0);
+  return {
+    columns: unitColumns(cap, T),
+    sample(src, b, count, m2, m4) {
+      if (dirs.length < count * T) dirs = new Float64Array(count * T);
+      for (let a = 0; a < T; a++) {
+        const o = (a * B + b) * count;
+        for (let j = 0; j < count; j++) dirs[j * T + a] = src[o + j]!;
+      }
+      const mom = lik.projectedMoments(h64.subarray(b * T, (b + 1) * T), T, dirs.subarray(0, count * T), count);
+      m2.set(mom.second);
+      if (m4) m4.set(mom.fourth);
+    },
+  };
+}
+
+/**
+ * backpropStacked (the squared walk with `squared`) without re-evaluating an activation's
+ * derivative for every column: φ'(u) is computed once per batch and each column is one
+ * elementwise product (the layer rules evaluate φ' per column, which dominates for sigmoid,
+ * tanh and softplus at T columns).
+ */
+function stackedWalk(cap: Capture, at: number, cot: FloatArray, R: number, keep: ReadonlySet<number>, stop: number, squared = false): Map<number, FloatArray> {
+  const res = new Map<number, FloatArray>();
+  let g = cot;
+  if (keep.has(at)) res.set(at, g);
+  for (let i = at - 1; i >= stop; i--) {
+    const layer = cap.model.layers[i]!;
+    if (layer instanceof Activation) {
+      const d = squared ? squaredDerivative(cap, i) : activationDerivative(cap, i, 1);
+      const out = allocTensorData(cap.precision, R * d.length);
+      const be = getBackend();
+      for (let r = 0; r < R; r++) be.binary(Binary.mul, d, g.subarray(r * d.length, (r + 1) * d.length), out.subarray(r * d.length, (r + 1) * d.length));
+      g = out;
+    } else {
+      g = layerVjp(cap, i, g, R, squared);
+    }
+    if (keep.has(i)) res.set(i, g);
+  }
+  return res;
+}
+
+/** φ'(u)² at the input of activation layer i, once per batch. */
+function squaredDerivative(cap: Capture, i: number): FloatArray {
+  const key = `variance:d1sq:${i}`;
+  const hit = cap.cache.get(key) as FloatArray | undefined;
+  if (hit) return hit;
+  const d = activationDerivative(cap, i, 1);
+  const sq = allocTensorData(cap.precision, d.length);
+  getBackend().binary(Binary.mul, d, d, sq);
+  cap.cache.set(key, sq);
+  return sq;
+}
+
+/** φ^(order)(u) at the input of activation layer i, once per batch. */
+function activationDerivative(cap: Capture, i: number, order: number): FloatArray {
+  const key = `variance:d${order}:${i}`;
+  const hit = cap.cache.get(key) as FloatArray | undefined;
+  if (hit) return hit;
+  const act = cap.model.layers[i] as Activation;
+  const u = layerInput(cap, i);
+  const d = allocTensorData(cap.precision, u.length);
+  getBackend().unary(Unary[activationOp(act.fn)], order, act.slope, u, d);
+  cap.cache.set(key, d);
+  return d;
+}
+
+/**
+ * D_m = φ''(u_m) ⊙ ∂h_a/∂φ(u_m) for the T unit columns, then per layer the diagonal of
+ * Σ_m J_mᵀ diag(D_m) J_m (J_m = ∂u_m/∂z_l): directly below an activation it is D_m itself, for a
+ * dense layer joined by a single path the squared walk gives it, and every other pair is summed
+ * over unit columns of u_m.
+ */
+function unitCurvature(cap: Capture, curved: number[], cots: Map<number, FloatArray>, T: number): Curvature {
+  const model = cap.model;
+  const B = cap.batch;
+  const be = getBackend();
+  const res: Curvature = { denseE: new Map(), convH: new Map() };
+  // Dense layers: the exact contributions (read-only, D_m itself directly below m) summed at the
+  // end; the unit-column remainder accumulates in a buffer of its own.
+  const parts = new Map<number, FloatArray[]>();
+  const remainder = new Map<number, FloatArray>();
+  const push = (l: number, add: FloatArray): void => {
+    const list = parts.get(l);
+    if (list) list.push(add);
+    else parts.set(l, [add]);
+  };
+  for (const m of curved) {
+    const second = activationDerivative(cap, m, 2);
+    const n = second.length;
+    const g = cots.get(m + 1)!;
+    const D = allocTensorData(cap.precision, T * n);
+    for (let a = 0; a < T; a++) be.binary(Binary.mul, second, g.subarray(a * n, (a + 1) * n), D.subarray(a * n, (a + 1) * n));
+    for (const l of cap.layers) {
+      if (l.index >= m) continue;
+      if (l.layer instanceof Dense) {
+        if (l.index + 1 === m) push(l.index, D);
+        else if (singlePath(model.layers, l.index + 1, m)) {
+          push(l.index, stackedWalk(cap, m, D, T, new Set([l.index + 1]), l.index + 1, true).get(l.index + 1)!);
+        } else {
+          let rest = remainder.get(l.index);
+          if (!rest) {
+            rest = allocTensorData(cap.precision, T * cap.outs[l.index + 1]!.size);
+            remainder.set(l.index, rest);
+            push(l.index, rest);
+          }
+          addUnitColumns(cap, T, l, m, D, rest);
+        }
+        continue;
+      }
+      if (!res.convH.has(l.index)) res.convH.set(l.index, allocTensorData(cap.precision, T * B * l.size));
+      const H = res.convH.get(l.index)!;
+      if (l.index + 1 === m) addConvDirect(cap, T, l, D, H);
+      else addUnitColumns(cap, T, l, m, D, H);
+    }
+  }
+  for (const [l, list] of parts) {
+    let E = list[0]!;
+    for (let k = 1; k < list.length; k++) {
+      const sum = allocTensorData(cap.precision, E.length);
+      be.binary(Binary.add, E, list[k]!, sum);
+      E = sum;
+    }
+    res.denseE.set(l, E);
+  }
+  return res;
+}
+
+/**
+ * A conv layer directly below the activation: its output Hessian is diag(D) over units and
+ * positions, so H_b[j, k] = Σ_p D_b[j, p] cols_b[p, k]² (and Σ_p D_b[j, p] for the bias).
+ */
+function addConvDirect(cap: Capture, T: number, info: ParamLayerInfo, D: FloatArray, H: FloatArray): void {
+  const B = cap.batch;
+  const { out, inW, hasBias } = convDims(info);
+  const P = spatialSize(cap, info);
+  const cols2 = squaredInput(cap, info);
+  const be = getBackend();
+  for (let a = 0; a < T; a++) {
+    gemmStridedBatched(be, false, false, out, inW, P, 1, D, a * B * out * P, P, cols2, 0, inW, 1, H, a * B * info.size, inW,
+      { count: B, strideA: out * P, strideB: P * inW, strideC: info.size });
+    if (!hasBias) continue;
+    for (let b = 0; b < B; b++) {
+      const src = (a * B + b) * out * P;
+      const dst = (a * B + b) * info.size + out * inW;
+      for (let j = 0; j < out; j++) {
+        let s = 0;
+        for (let p = 0; p < P; p++) s += D[src + j * P + p]!;
+        H[dst + j]! += s;
+      }
+    }
+  }
+}
+
+/**
+ * The pairs the layer rules leave over: Σ_k D_{m,k} g_k ⊙ g_k with g_k the gradient of unit k of
+ * u_m w.r.t. the layer, by unit cotangents at u_m (chunks of them stacked). For a dense layer
+ * g_k = a ⊗ δ⁽ᵏ⁾ and the sum is added to E [T·B, out]; for a conv layer to H [T·B, size].
+ */
+function addUnitColumns(cap: Capture, T: number, l: ParamLayerInfo, m: number, D: FloatArray, target: FloatArray): void {
+  const B = cap.batch;
+  const units = D.length / (T * B);
+  const widest = Math.max(...cap.outs.slice(l.index + 1, m + 1).map((t) => t.size / B));
+  const chunk = Math.max(1, Math.floor(UNIT_CHUNK_ELEMENTS / (B * widest)));
+  const dense = l.layer instanceof Dense;
+  const width = cap.outs[l.index + 1]!.size / B;
+  for (let k0 = 0; k0 < units; k0 += chunk) {
+    const R = Math.min(chunk, units - k0);
+    let any = false;
+    for (let a = 0; a < T * B && !any; a++) for (let r = 0; r < R; r++) if (D[a * units + k0 + r] !== 0) { any = true; break; }
+    if (!any) continue;
+    const cot = allocTensorData(cap.precision, R * B * units);
+    for (let r = 0; r < R; r++) for (let b = 0; b < B; b++) cot[(r * B + b) * units + k0 + r] = 1;
+    const delta = columnDeltas(cap, m, cot, R, l).get(l.index)!;
+    for (let r = 0; r < R; r++) {
+      const k = k0 + r;
+      const g = dense ? delta.subarray(r * B * width, (r + 1) * B * width) : perSampleGrads(cap, l, delta.subarray(r * B * width, (r + 1) * B * width));
+      const n = dense ? width : l.size;
+      for (let a = 0; a < T; a++) {
+        for (let b = 0; b < B; b++) {
+          const d = D[(a * B + b) * units + k]!;
+          if (d === 0) continue;
+          const src = b * n;
+          const dst = (a * B + b) * n;
+          for (let i = 0; i < n; i++) { const v = g[src + i]!; target[dst + i]! += d * v * v; }
+        }
+      }
+    }
+  }
+}
+
+function convDims(info: ParamLayerInfo): { out: number; inW: number; hasBias: boolean } {
+  const l = info.layer as { outChannels: number; inChannels: number; kernel: [number, number]; bias: unknown };
+  return { out: l.outChannels, inW: l.inChannels * l.kernel[0] * l.kernel[1], hasBias: l.bias !== null };
+}
+
+/**
+ * A dense layer: per (input, unit) the projected moments of δ_j and E_j, then one gemm with a²
+ * for the FIM and one with a⁴ for I², V1 and V2 stacked.
+ */
+function addDenseLayer(cap: Capture, moments: DirectionMoments, info: ParamLayerInfo, delta: FloatArray, E: FloatArray | null, prod: DenseProducts, sums: JointSums): void {
+  const B = cap.batch;
+  const layer = info.layer as Dense;
+  const out = layer.nout;
+  const inW = layer.nin;
+  const prec = cap.precision;
+  // Per input: m2 [B, out]; quartic [B, parts·out] holds m2², max(0, m4 − m2²) and, with E, EᵀCov E.
+  const parts = prod.parts;
+  // An internal invariant (the plan in addJointSums and unitCurvature agree), not a user error.
+  if ((parts === 3) !== (E !== null)) throw new Error(`dense layer ${info.index}: Hessian diagonal ${E ? 'present' : 'missing'} against the plan`);
+  const width = parts * out;
+  const m2 = allocTensorData(prec, B * out);
+  const quartic = allocTensorData(prec, B * width);
+  const second = new Float64Array(out);
+  const fourth = new Float64Array(out);
+  for (let b = 0; b < B; b++) {
+    moments.sample(delta, b, out, second, fourth);
+    const q = b * width;
+    for (let j = 0; j < out; j++) {
+      const s = second[j]!;
+      m2[b * out + j] = s;
+      quartic[q + j] = s * s;
+      // E[s⁴] − (E[s²])² ≥ 0 exactly; rounding can leave a tiny negative, which is clamped.
+      quartic[q + out + j] = Math.max(0, fourth[j]! - s * s);
+    }
+    if (E) {
+      moments.sample(E, b, out, second, null);
+      for (let j = 0; j < out; j++) quartic[q + 2 * out + j] = second[j]!;
+    }
+  }
+  const a2 = squaredInput(cap, info);
+  const be = getBackend();
+  const a4 = allocTensorData(prec, a2.length);
+  be.binary(Binary.mul, a2, a2, a4);
+  be.gemm(true, false, out, inW, B, 1, m2, 0, out, a2, 0, inW, 1, prod.fim, 0, inW);
+  be.gemm(true, false, width, inW, B, 1, quartic, 0, width, a4, 0, inW, 1, prod.quartic, 0, inW);
+  if (layer.bias === null) return;
+  // The bias entries (a = 1) go straight into the float64 sums.
+  const off = info.offset;
+  const nw = out * inW;
+  const targets = [sums.fimSquared, sums.v1, sums.v2];
+  for (let b = 0; b < B; b++) {
+    for (let j = 0; j < out; j++) {
+      sums.fim[off + nw + j]! += m2[b * out + j]!;
+      for (let p = 0; p < parts; p++) targets[p]![off + nw + j]! += quartic[b * width + p * out + j]!;
+    }
+  }
+}
+
+/** A conv layer: per-sample Jacobians (T columns) and Hessian diagonals, moments per parameter. */
+function addConvLayer(cap: Capture, moments: DirectionMoments, T: number, info: ParamLayerInfo, delta: FloatArray, H: FloatArray | null, sums: JointSums): void {
+  const B = cap.batch;
+  const size = info.size;
+  const n = delta.length / T;
+  const J = allocTensorData(cap.precision, T * B * size);
+  for (let a = 0; a < T; a++) J.set(perSampleGrads(cap, info, delta.subarray(a * n, (a + 1) * n)), a * B * size);
+  const second = new Float64Array(size);
+  const fourth = new Float64Array(size);
+  const off = info.offset;
+  for (let b = 0; b < B; b++) {
+    moments.sample(J, b, size, second, fourth);
+    for (let i = 0; i < size; i++) {
+      const s = second[i]!;
+      sums.fim[off + i]! += s;
+      sums.fimSquared[off + i]! += s * s;
+      sums.v1[off + i]! += Math.max(0, fourth[i]! - s * s);
+    }
+    if (H) {
+      moments.sample(H, b, size, second, null);
+      for (let i = 0; i < size; i++) sums.v2[off + i]! += second[i]!;
+    }
+  }
+}
