@@ -34,7 +34,7 @@
  */
 import { getBackend } from '../core/backends/index.js';
 import { Binary, Unary } from '../core/backend.js';
-import type { FloatArray } from '../core/dtype.js';
+import { castArray, type FloatArray } from '../core/dtype.js';
 import { BufferScope, allocTensorData } from '../core/pool.js';
 import { gemmStridedBatched } from '../core/linalg.js';
 import { Tensor } from '../core/tensor.js';
@@ -153,7 +153,9 @@ function addBlock(model: Sequential, lik: Likelihood, x: Tensor, curved: number[
 /**
  * The projected moments m2 = uᵀ Cov u and m4 = E[(uᵀ(t−η))⁴] of many directions u per input,
  * read straight from the stacked columns (row a·B + b holds coordinate a of every direction of
- * input b), without gathering them into per-input [count, T] arrays.
+ * input b), without gathering them into per-input [count, T] arrays. Direction j's coordinates
+ * sit at stride B·count: T strided reads per direction keep the sums in registers, four
+ * directions per pass for instruction-level parallelism.
  */
 interface DirectionMoments {
   /**
@@ -162,10 +164,13 @@ interface DirectionMoments {
    */
   columns: FloatArray;
   /**
-   * m2 (and m4 unless null) of input b for `count` directions held in `src` [T·B, count]: the
-   * first `count` entries of the outputs are written.
+   * For input b and the `count` directions in `src` [T·B, count]: m2 into m2Out[m2Off + j], and
+   * m2² and max(0, m4 − m2²) (≥ 0 exactly; rounding can leave a tiny negative, which is
+   * clamped) into quartic[qOff + j] and quartic[qOff + count + j].
    */
-  sample(src: FloatArray, b: number, count: number, m2: Float64Array, m4: Float64Array | null): void;
+  fourth(src: FloatArray, b: number, count: number, m2Out: FloatArray, m2Off: number, quartic: FloatArray, qOff: number): void;
+  /** m2 only, into out[off + j]. */
+  second(src: FloatArray, b: number, count: number, out: FloatArray, off: number): void;
 }
 
 /** Unit columns e_a at every input: the directions are the rows of ∂h/∂(·). */
@@ -177,57 +182,10 @@ function unitColumns(cap: Capture, T: number): FloatArray {
 }
 
 function directionMoments(lik: Likelihood, h64: Float64Array, B: number, T: number, cap: Capture): DirectionMoments {
-  if (lik instanceof CategoricalLikelihood) {
-    // uᵀ(t − η) = u_y − ū with y ~ p, ū = Σ p_a u_a: with the centred columns e_a − p the pullbacks
-    // are u_a − ū already, and m2 = Σ p_a (u_a − ū)², m4 = Σ p_a (u_a − ū)⁴ (as projectedMoments).
-    const p = lik.meanStat(h64, B, T);
-    const columns = allocTensorData(cap.precision, T * B * T);
-    for (let a = 0; a < T; a++) {
-      for (let b = 0; b < B; b++) {
-        const o = (a * B + b) * T;
-        for (let c = 0; c < T; c++) columns[o + c] = (c === a ? 1 : 0) - p[b * T + c]!;
-      }
-    }
-    return {
-      columns,
-      sample(src, b, count, m2, m4) {
-        // Direction j's coordinates sit at stride B·count: T short strided reads per direction
-        // keep the sums in registers (faster than T passes over per-direction accumulators).
-        // Two directions per pass for instruction-level parallelism.
-        const stride = B * count;
-        const base = b * count;
-        const pb = p.subarray(b * T, (b + 1) * T);
-        let j = 0;
-        for (; j + 1 < count; j += 2) {
-          let s2 = 0, s4 = 0, t2 = 0, t4 = 0;
-          for (let a = 0, o = base + j; a < T; a++, o += stride) {
-            const w = pb[a]!;
-            const d = src[o]!;
-            const e = src[o + 1]!;
-            const pd2 = w * d * d;
-            const pe2 = w * e * e;
-            s2 += pd2;
-            s4 += pd2 * d * d;
-            t2 += pe2;
-            t4 += pe2 * e * e;
-          }
-          m2[j] = s2;
-          m2[j + 1] = t2;
-          if (m4) { m4[j] = s4; m4[j + 1] = t4; }
-        }
-        for (; j < count; j++) {
-          let s2 = 0, s4 = 0;
-          for (let a = 0, o = base + j; a < T; a++, o += stride) { const d = src[o]!; const pd2 = pb[a]! * d * d; s2 += pd2; s4 += pd2 * d * d; }
-          m2[j] = s2;
-          if (m4) m4[j] = s4;
-        }
-      },
-    };
-  }
+  if (lik instanceof CategoricalLikelihood) return categoricalMoments(lik.meanStat(h64, B, T), B, T, cap);
   if (lik instanceof IndependentCoordinates) {
-    // Independent coordinates with variances v_a and fourth central moments k_a (the projected
-    // moments of the unit directions): m2 = Σ w_a, w_a = v_a u_a², and
-    // m4 = Σ k_a u_a⁴ + 3((Σ w)² − Σ w²), the same expression projectedMoments evaluates.
+    // The per-coordinate variance v_a and fourth central moment k_a are the projected moments
+    // of the unit directions.
     const identity = new Float64Array(T * T);
     for (let a = 0; a < T; a++) identity[a * T + a] = 1;
     const v = new Float64Array(B * T);
@@ -237,37 +195,153 @@ function directionMoments(lik: Likelihood, h64: Float64Array, B: number, T: numb
       v.set(mom.second, b * T);
       k.set(mom.fourth, b * T);
     }
-    return {
-      columns: unitColumns(cap, T),
-      sample(src, b, count, m2, m4) {
-        const stride = B * count;
-        const base = b * count;
-        const vb = v.subarray(b * T, (b + 1) * T);
-        const kb = k.subarray(b * T, (b + 1) * T);
-        for (let j = 0; j < count; j++) {
-          let sumW = 0;
-          let sumW2 = 0;
-          let diag = 0;
-          for (let a = 0, o = base + j; a < T; a++, o += stride) { const u2 = src[o]! ** 2; const w = u2 * vb[a]!; sumW += w; sumW2 += w * w; diag += u2 * u2 * kb[a]!; }
-          m2[j] = sumW;
-          if (m4) m4[j] = diag + 3 * Math.max(0, sumW * sumW - sumW2);
-        }
-      },
-    };
+    return independentMoments(v, k, B, T, cap);
   }
-  // Any other likelihood: gather each input's directions and ask it.
-  let dirs = new Float64Array(0);
+  return gatheredMoments(lik, h64, B, T, cap);
+}
+
+/**
+ * Categorical: uᵀ(t − η) = u_y − ū with y ~ p, ū = Σ p_a u_a. With the centred columns e_a − p the
+ * pullbacks are d_a = u_a − ū already, and m2 = Σ p_a d_a², m4 = Σ p_a d_a⁴ (as projectedMoments).
+ */
+function categoricalMoments(p: Float64Array, B: number, T: number, cap: Capture): DirectionMoments {
+  const columns = allocTensorData(cap.precision, T * B * T);
+  for (let a = 0; a < T; a++) {
+    for (let b = 0; b < B; b++) {
+      const o = (a * B + b) * T;
+      for (let c = 0; c < T; c++) columns[o + c] = (c === a ? 1 : 0) - p[b * T + c]!;
+    }
+  }
+  return {
+    columns,
+    fourth(src, b, count, m2Out, m2Off, quartic, qOff) {
+      const stride = B * count;
+      const pb = p.subarray(b * T, (b + 1) * T);
+      const put = (j: number, s2: number, s4: number): void => {
+        m2Out[m2Off + j] = s2;
+        quartic[qOff + j] = s2 * s2;
+        quartic[qOff + count + j] = Math.max(0, s4 - s2 * s2);
+      };
+      let j = 0;
+      for (; j + 3 < count; j += 4) {
+        let s2 = 0, s4 = 0, t2 = 0, t4 = 0, u2 = 0, u4 = 0, v2 = 0, v4 = 0;
+        for (let a = 0, o = b * count + j; a < T; a++, o += stride) {
+          const w = pb[a]!;
+          const d = src[o]! * src[o]!, e = src[o + 1]! * src[o + 1]!, f = src[o + 2]! * src[o + 2]!, g = src[o + 3]! * src[o + 3]!;
+          const pd = w * d, pe = w * e, pf = w * f, pg = w * g;
+          s2 += pd; s4 += pd * d; t2 += pe; t4 += pe * e; u2 += pf; u4 += pf * f; v2 += pg; v4 += pg * g;
+        }
+        put(j, s2, s4); put(j + 1, t2, t4); put(j + 2, u2, u4); put(j + 3, v2, v4);
+      }
+      for (; j < count; j++) {
+        let s2 = 0, s4 = 0;
+        for (let a = 0, o = b * count + j; a < T; a++, o += stride) { const d = src[o]! * src[o]!; const pd = pb[a]! * d; s2 += pd; s4 += pd * d; }
+        put(j, s2, s4);
+      }
+    },
+    second(src, b, count, out, off) {
+      const stride = B * count;
+      const pb = p.subarray(b * T, (b + 1) * T);
+      let j = 0;
+      for (; j + 3 < count; j += 4) {
+        let s = 0, t = 0, u = 0, v = 0;
+        for (let a = 0, o = b * count + j; a < T; a++, o += stride) {
+          const w = pb[a]!;
+          s += w * src[o]! * src[o]!; t += w * src[o + 1]! * src[o + 1]!; u += w * src[o + 2]! * src[o + 2]!; v += w * src[o + 3]! * src[o + 3]!;
+        }
+        out[off + j] = s; out[off + j + 1] = t; out[off + j + 2] = u; out[off + j + 3] = v;
+      }
+      for (; j < count; j++) {
+        let s = 0;
+        for (let a = 0, o = b * count + j; a < T; a++, o += stride) s += pb[a]! * src[o]! * src[o]!;
+        out[off + j] = s;
+      }
+    },
+  };
+}
+
+/**
+ * Independent coordinates (Gaussian, Bernoulli, Poisson) with variances v_a and fourth central
+ * moments k_a: m2 = Σ w_a with w_a = v_a u_a², and m4 = Σ k_a u_a⁴ + 3 max(0, (Σ w)² − Σ w²), the
+ * expression projectedMoments evaluates.
+ */
+function independentMoments(v: Float64Array, k: Float64Array, B: number, T: number, cap: Capture): DirectionMoments {
   return {
     columns: unitColumns(cap, T),
-    sample(src, b, count, m2, m4) {
-      if (dirs.length < count * T) dirs = new Float64Array(count * T);
-      for (let a = 0; a < T; a++) {
-        const o = (a * B + b) * count;
-        for (let j = 0; j < count; j++) dirs[j * T + a] = src[o + j]!;
+    fourth(src, b, count, m2Out, m2Off, quartic, qOff) {
+      const stride = B * count;
+      const vb = v.subarray(b * T, (b + 1) * T);
+      const kb = k.subarray(b * T, (b + 1) * T);
+      const put = (j: number, sumW: number, sumW2: number, diag: number): void => {
+        const s4 = diag + 3 * Math.max(0, sumW * sumW - sumW2);
+        m2Out[m2Off + j] = sumW;
+        quartic[qOff + j] = sumW * sumW;
+        quartic[qOff + count + j] = Math.max(0, s4 - sumW * sumW);
+      };
+      let j = 0;
+      for (; j + 1 < count; j += 2) {
+        let w1 = 0, q1 = 0, d1 = 0, w2 = 0, q2 = 0, d2 = 0;
+        for (let a = 0, o = b * count + j; a < T; a++, o += stride) {
+          const va = vb[a]!, ka = kb[a]!;
+          const x = src[o]! * src[o]!, y = src[o + 1]! * src[o + 1]!;
+          const wx = x * va, wy = y * va;
+          w1 += wx; q1 += wx * wx; d1 += x * x * ka;
+          w2 += wy; q2 += wy * wy; d2 += y * y * ka;
+        }
+        put(j, w1, q1, d1); put(j + 1, w2, q2, d2);
       }
-      const mom = lik.projectedMoments(h64.subarray(b * T, (b + 1) * T), T, dirs.subarray(0, count * T), count);
-      m2.set(mom.second);
-      if (m4) m4.set(mom.fourth);
+      for (; j < count; j++) {
+        let w1 = 0, q1 = 0, d1 = 0;
+        for (let a = 0, o = b * count + j; a < T; a++, o += stride) { const x = src[o]! * src[o]!; const wx = x * vb[a]!; w1 += wx; q1 += wx * wx; d1 += x * x * kb[a]!; }
+        put(j, w1, q1, d1);
+      }
+    },
+    second(src, b, count, out, off) {
+      const stride = B * count;
+      const vb = v.subarray(b * T, (b + 1) * T);
+      let j = 0;
+      for (; j + 3 < count; j += 4) {
+        let s = 0, t = 0, u = 0, w = 0;
+        for (let a = 0, o = b * count + j; a < T; a++, o += stride) {
+          const va = vb[a]!;
+          s += va * src[o]! * src[o]!; t += va * src[o + 1]! * src[o + 1]!; u += va * src[o + 2]! * src[o + 2]!; w += va * src[o + 3]! * src[o + 3]!;
+        }
+        out[off + j] = s; out[off + j + 1] = t; out[off + j + 2] = u; out[off + j + 3] = w;
+      }
+      for (; j < count; j++) {
+        let s = 0;
+        for (let a = 0, o = b * count + j; a < T; a++, o += stride) s += vb[a]! * src[o]! * src[o]!;
+        out[off + j] = s;
+      }
+    },
+  };
+}
+
+/** Any other likelihood: each input's directions gathered as [count, T] and projectedMoments asked. */
+function gatheredMoments(lik: Likelihood, h64: Float64Array, B: number, T: number, cap: Capture): DirectionMoments {
+  let dirs = new Float64Array(0);
+  const ask = (src: FloatArray, b: number, count: number) => {
+    if (dirs.length < count * T) dirs = new Float64Array(count * T);
+    for (let a = 0; a < T; a++) {
+      const o = (a * B + b) * count;
+      for (let j = 0; j < count; j++) dirs[j * T + a] = src[o + j]!;
+    }
+    return lik.projectedMoments(h64.subarray(b * T, (b + 1) * T), T, dirs.subarray(0, count * T), count);
+  };
+  return {
+    columns: unitColumns(cap, T),
+    fourth(src, b, count, m2Out, m2Off, quartic, qOff) {
+      const mom = ask(src, b, count);
+      for (let j = 0; j < count; j++) {
+        const s2 = mom.second[j]!;
+        m2Out[m2Off + j] = s2;
+        quartic[qOff + j] = s2 * s2;
+        quartic[qOff + count + j] = Math.max(0, mom.fourth[j]! - s2 * s2);
+      }
+    },
+    second(src, b, count, out, off) {
+      const m = ask(src, b, count).second;
+      for (let j = 0; j < count; j++) out[off + j] = m[j]!;
     },
   };
 }
@@ -290,12 +364,31 @@ function stackedWalk(cap: Capture, at: number, cot: FloatArray, R: number, keep:
       const be = getBackend();
       for (let r = 0; r < R; r++) be.binary(Binary.mul, d, g.subarray(r * d.length, (r + 1) * d.length), out.subarray(r * d.length, (r + 1) * d.length));
       g = out;
+    } else if (squared && layer instanceof Dense) {
+      // Squared weights by one native product (the layer rules square them elementwise in JS).
+      const w2 = squaredWeights(cap, i, layer);
+      const out = allocTensorData(cap.precision, R * cap.batch * layer.nin);
+      getBackend().gemm(false, false, R * cap.batch, layer.nin, layer.nout, 1, g, 0, layer.nout, w2, 0, layer.nin, 0, out, 0, layer.nin);
+      g = out;
     } else {
       g = layerVjp(cap, i, g, R, squared);
     }
     if (keep.has(i)) res.set(i, g);
   }
   return res;
+}
+
+/** W ⊙ W of dense layer i in the capture's precision, once per batch. */
+function squaredWeights(cap: Capture, i: number, layer: Dense): FloatArray {
+  const key = `variance:w2:${i}`;
+  const hit = cap.cache.get(key) as FloatArray | undefined;
+  if (hit) return hit;
+  const d = layer.weight.data;
+  const w = (d instanceof Float64Array) === (cap.precision === 'float64') ? d : castArray(d, cap.precision);
+  const sq = allocTensorData(cap.precision, w.length);
+  getBackend().binary(Binary.mul, w, w, sq);
+  cap.cache.set(key, sq);
+  return sq;
 }
 
 /** φ'(u)² at the input of activation layer i, once per batch. */
@@ -318,7 +411,19 @@ function activationDerivative(cap: Capture, i: number, order: number): FloatArra
   const act = cap.model.layers[i] as Activation;
   const u = layerInput(cap, i);
   const d = allocTensorData(cap.precision, u.length);
-  getBackend().unary(Unary[activationOp(act.fn)], order, act.slope, u, d);
+  const be = getBackend();
+  if (order === 2 && (act.fn === 'sigmoid' || act.fn === 'tanh')) {
+    // From φ' and the forward output y = φ(u), two cheap passes instead of the transcendental
+    // kernel: σ'' = σ'(1 − 2σ), tanh'' = −2 tanh · tanh'. Neither cancels where it matters
+    // (the factor tends to ±1 in the tails), so the result is as accurate as φ'.
+    const y = layerInput(cap, i + 1);
+    const factor = allocTensorData(cap.precision, u.length);
+    if (act.fn === 'sigmoid') be.axpby(-2, y, 1, null, factor);
+    else be.axpby(-2, y, 0, null, factor);
+    be.binary(Binary.mul, activationDerivative(cap, i, 1), factor, d);
+  } else {
+    be.unary(Unary[activationOp(act.fn)], order, act.slope, u, d);
+  }
   cap.cache.set(key, d);
   return d;
 }
@@ -469,22 +574,9 @@ function addDenseLayer(cap: Capture, moments: DirectionMoments, info: ParamLayer
   const width = parts * out;
   const m2 = allocTensorData(prec, B * out);
   const quartic = allocTensorData(prec, B * width);
-  const second = new Float64Array(out);
-  const fourth = new Float64Array(out);
   for (let b = 0; b < B; b++) {
-    moments.sample(delta, b, out, second, fourth);
-    const q = b * width;
-    for (let j = 0; j < out; j++) {
-      const s = second[j]!;
-      m2[b * out + j] = s;
-      quartic[q + j] = s * s;
-      // E[s⁴] − (E[s²])² ≥ 0 exactly; rounding can leave a tiny negative, which is clamped.
-      quartic[q + out + j] = Math.max(0, fourth[j]! - s * s);
-    }
-    if (E) {
-      moments.sample(E, b, out, second, null);
-      for (let j = 0; j < out; j++) quartic[q + 2 * out + j] = second[j]!;
-    }
+    moments.fourth(delta, b, out, m2, b * out, quartic, b * width);
+    if (E) moments.second(E, b, out, quartic, b * width + 2 * out);
   }
   const a2 = squaredInput(cap, info);
   const be = getBackend();
@@ -512,20 +604,21 @@ function addConvLayer(cap: Capture, moments: DirectionMoments, T: number, info: 
   const n = delta.length / T;
   const J = allocTensorData(cap.precision, T * B * size);
   for (let a = 0; a < T; a++) J.set(perSampleGrads(cap, info, delta.subarray(a * n, (a + 1) * n)), a * B * size);
-  const second = new Float64Array(size);
-  const fourth = new Float64Array(size);
+  // Per input: m2, then m2² and max(0, m4 − m2²), and H's second moment, straight into the float64 sums.
+  const m2 = new Float64Array(size);
+  const quartic = new Float64Array(2 * size);
+  const v2 = new Float64Array(size);
   const off = info.offset;
   for (let b = 0; b < B; b++) {
-    moments.sample(J, b, size, second, fourth);
+    moments.fourth(J, b, size, m2, 0, quartic, 0);
     for (let i = 0; i < size; i++) {
-      const s = second[i]!;
-      sums.fim[off + i]! += s;
-      sums.fimSquared[off + i]! += s * s;
-      sums.v1[off + i]! += Math.max(0, fourth[i]! - s * s);
+      sums.fim[off + i]! += m2[i]!;
+      sums.fimSquared[off + i]! += quartic[i]!;
+      sums.v1[off + i]! += quartic[size + i]!;
     }
     if (H) {
-      moments.sample(H, b, size, second, null);
-      for (let i = 0; i < size; i++) sums.v2[off + i]! += second[i]!;
+      moments.second(H, b, size, v2, 0);
+      for (let i = 0; i < size; i++) sums.v2[off + i]! += v2[i]!;
     }
   }
 }
