@@ -138,15 +138,24 @@ function addBlock(model: Sequential, lik: Likelihood, x: Tensor, curved: number[
   const h64 = Float64Array.from(cap.h.data);
   const at = cap.outs.length - 1;
   const moments = directionMoments(lik, h64, cap.batch, T, cap);
+  // The lowest layer, when dense and followed by an activation, needs δ = φ'(z) ⊙ g only for its
+  // moments, and φ'(z) is per unit: the walk stops at g and the moments scale by φ'² and φ'⁴
+  // (saving a T-column pass and its scratch at the widest layer).
+  const lowest = cap.layers[0]!;
+  const fused = lowest.layer instanceof Dense && model.layers[lowest.index + 1] instanceof Activation ? lowest : null;
   // One walk gives the δ of every parametric layer and the cotangents at the curved activations.
-  const keep = new Set([...cap.layers.map((l) => l.index + 1), ...curved.map((m) => m + 1)]);
+  const keep = new Set([...cap.layers.map((l) => (l === fused ? l.index + 2 : l.index + 1)), ...curved.map((m) => m + 1)]);
   const cots = stackedWalk(cap, at, moments.columns, T, keep, Math.min(...keep));
   // Piecewise-linear networks have H = 0: no second-derivative work at all.
   const curvature = curved.length > 0 ? unitCurvature(cap, curved, cots, T) : null;
   for (const info of cap.layers) {
-    const delta = cots.get(info.index + 1)!;
-    if (info.layer instanceof Dense) addDenseLayer(cap, moments, info, delta, curvature?.denseE.get(info.index) ?? null, products.get(info.index)!, sums);
-    else addConvLayer(cap, moments, T, info, delta, curvature?.convH.get(info.index) ?? null, sums);
+    if (info.layer instanceof Dense) {
+      const delta = info === fused ? cots.get(info.index + 2)! : cots.get(info.index + 1)!;
+      const scale = info === fused ? activationDerivative(cap, info.index + 1, 1) : null;
+      addDenseLayer(cap, moments, info, delta, scale, curvature?.denseE.get(info.index) ?? null, products.get(info.index)!, sums);
+    } else {
+      addConvLayer(cap, moments, T, info, cots.get(info.index + 1)!, curvature?.convH.get(info.index) ?? null, sums);
+    }
   }
 }
 
@@ -164,11 +173,12 @@ interface DirectionMoments {
    */
   columns: FloatArray;
   /**
-   * For input b and the `count` directions in `src` [T·B, count]: m2 into m2Out[m2Off + j], and
-   * m2² and max(0, m4 − m2²) (≥ 0 exactly; rounding can leave a tiny negative, which is
-   * clamped) into quartic[qOff + j] and quartic[qOff + count + j].
+   * For input b and the `count` directions in `src` [T·B, count], each scaled by
+   * scale[sOff + j] when a scale is given: m2 into m2Out[m2Off + j], and m2² and max(0, m4 − m2²)
+   * (≥ 0 exactly; rounding can leave a tiny negative, which is clamped) into quartic[qOff + j]
+   * and quartic[qOff + count + j].
    */
-  fourth(src: FloatArray, b: number, count: number, m2Out: FloatArray, m2Off: number, quartic: FloatArray, qOff: number): void;
+  fourth(src: FloatArray, b: number, count: number, m2Out: FloatArray, m2Off: number, quartic: FloatArray, qOff: number, scale: FloatArray | null, sOff: number): void;
   /** m2 only, into out[off + j]. */
   second(src: FloatArray, b: number, count: number, out: FloatArray, off: number): void;
 }
@@ -214,10 +224,15 @@ function categoricalMoments(p: Float64Array, B: number, T: number, cap: Capture)
   }
   return {
     columns,
-    fourth(src, b, count, m2Out, m2Off, quartic, qOff) {
+    fourth(src, b, count, m2Out, m2Off, quartic, qOff, scale, sOff) {
       const stride = B * count;
       const pb = p.subarray(b * T, (b + 1) * T);
       const put = (j: number, s2: number, s4: number): void => {
+        if (scale) {
+          const c2 = scale[sOff + j]! * scale[sOff + j]!;
+          s2 *= c2;
+          s4 *= c2 * c2;
+        }
         m2Out[m2Off + j] = s2;
         quartic[qOff + j] = s2 * s2;
         quartic[qOff + count + j] = Math.max(0, s4 - s2 * s2);
@@ -268,12 +283,17 @@ function categoricalMoments(p: Float64Array, B: number, T: number, cap: Capture)
 function independentMoments(v: Float64Array, k: Float64Array, B: number, T: number, cap: Capture): DirectionMoments {
   return {
     columns: unitColumns(cap, T),
-    fourth(src, b, count, m2Out, m2Off, quartic, qOff) {
+    fourth(src, b, count, m2Out, m2Off, quartic, qOff, scale, sOff) {
       const stride = B * count;
       const vb = v.subarray(b * T, (b + 1) * T);
       const kb = k.subarray(b * T, (b + 1) * T);
       const put = (j: number, sumW: number, sumW2: number, diag: number): void => {
-        const s4 = diag + 3 * Math.max(0, sumW * sumW - sumW2);
+        let s4 = diag + 3 * Math.max(0, sumW * sumW - sumW2);
+        if (scale) {
+          const c2 = scale[sOff + j]! * scale[sOff + j]!;
+          sumW *= c2;
+          s4 *= c2 * c2;
+        }
         m2Out[m2Off + j] = sumW;
         quartic[qOff + j] = sumW * sumW;
         quartic[qOff + count + j] = Math.max(0, s4 - sumW * sumW);
@@ -330,13 +350,14 @@ function gatheredMoments(lik: Likelihood, h64: Float64Array, B: number, T: numbe
   };
   return {
     columns: unitColumns(cap, T),
-    fourth(src, b, count, m2Out, m2Off, quartic, qOff) {
+    fourth(src, b, count, m2Out, m2Off, quartic, qOff, scale, sOff) {
       const mom = ask(src, b, count);
       for (let j = 0; j < count; j++) {
-        const s2 = mom.second[j]!;
+        const c2 = scale ? scale[sOff + j]! * scale[sOff + j]! : 1;
+        const s2 = mom.second[j]! * c2;
         m2Out[m2Off + j] = s2;
         quartic[qOff + j] = s2 * s2;
-        quartic[qOff + count + j] = Math.max(0, mom.fourth[j]! - s2 * s2);
+        quartic[qOff + count + j] = Math.max(0, mom.fourth[j]! * c2 * c2 - s2 * s2);
       }
     },
     second(src, b, count, out, off) {
@@ -558,10 +579,13 @@ function convDims(info: ParamLayerInfo): { out: number; inW: number; hasBias: bo
 }
 
 /**
- * A dense layer: per (input, unit) the projected moments of δ_j and E_j, then one gemm with a²
- * for the FIM and one with a⁴ for I², V1 and V2 stacked.
+ * A dense layer: per (input, unit) the projected moments of δ_j (the columns of `delta` scaled
+ * per unit by `scale` when given) and E_j, then one gemm with a² for the FIM and one with a⁴ for
+ * I², V1 and V2 stacked.
  */
-function addDenseLayer(cap: Capture, moments: DirectionMoments, info: ParamLayerInfo, delta: FloatArray, E: FloatArray | null, prod: DenseProducts, sums: JointSums): void {
+function addDenseLayer(
+  cap: Capture, moments: DirectionMoments, info: ParamLayerInfo, delta: FloatArray, scale: FloatArray | null, E: FloatArray | null, prod: DenseProducts, sums: JointSums,
+): void {
   const B = cap.batch;
   const layer = info.layer as Dense;
   const out = layer.nout;
@@ -575,7 +599,7 @@ function addDenseLayer(cap: Capture, moments: DirectionMoments, info: ParamLayer
   const m2 = allocTensorData(prec, B * out);
   const quartic = allocTensorData(prec, B * width);
   for (let b = 0; b < B; b++) {
-    moments.fourth(delta, b, out, m2, b * out, quartic, b * width);
+    moments.fourth(delta, b, out, m2, b * out, quartic, b * width, scale, b * out);
     if (E) moments.second(E, b, out, quartic, b * width + 2 * out);
   }
   const a2 = squaredInput(cap, info);
@@ -610,7 +634,7 @@ function addConvLayer(cap: Capture, moments: DirectionMoments, T: number, info: 
   const v2 = new Float64Array(size);
   const off = info.offset;
   for (let b = 0; b < B; b++) {
-    moments.fourth(J, b, size, m2, 0, quartic, 0);
+    moments.fourth(J, b, size, m2, 0, quartic, 0, null, 0);
     for (let i = 0; i < size; i++) {
       sums.fim[off + i]! += m2[i]!;
       sums.fimSquared[off + i]! += quartic[i]!;
