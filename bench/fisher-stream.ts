@@ -10,8 +10,10 @@
  * not mix. Two comparisons are reported:
  *   1. peak RSS during the streaming run ÷ peak RSS during the gradient pass, both sampled the
  *      same way (after every batch or pass, from the end of loading); both processes hold the
- *      same model and data. Target < 2. (The kernel's whole-process high-water mark, getrusage
- *      maxrss, is reported too, but it is set while the data files are decompressed.)
+ *      same model and data. Target < 2. (The kernel's high-water mark of the process, VmHWM, is
+ *      reported too, but it is set while the data files are decompressed. Not getrusage maxrss:
+ *      Linux carries that over from the parent across fork and exec, so a child of a large
+ *      parent reports the parent's size.)
  *   2. peak ArrayBuffer bytes (process.memoryUsage().arrayBuffers, sampled after every batch or
  *      pass, after a GC at the start) above the level right after loading the data, against the
  *      model's parameter bytes plus one batch's activation bytes (the input and every layer's
@@ -20,6 +22,7 @@
  * reports and the ratios.
  */
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { BackendName } from '../src/core/backend.js';
 import { getBackend, setBackend } from '../src/core/backends/index.js';
@@ -51,8 +54,8 @@ export interface RoleReport {
   rssAfterLoadMiB: number;
   /** Largest RSS sampled from the end of loading through the run (after every batch or pass). */
   runPeakRssMiB: number;
-  /** getrusage high-water mark of the whole process, data loading (gunzip, parsing) included. */
-  processMaxRssMiB: number;
+  /** The kernel's RSS high-water mark of this process since exec (VmHWM), data loading (gunzip, parsing) included; null where /proc is missing. */
+  processMaxRssMiB: number | null;
   arrayBuffersAfterLoadMiB: number;
   /** Largest sampled arrayBuffers minus the after-load level. */
   peakArrayBuffersAboveLoadMiB: number;
@@ -91,6 +94,16 @@ export function batchActivationBytes(model: Sequential, batch: number): number {
 
 export function modelBytes(model: Sequential): number {
   return model.numParams() * (model.dtype === 'float32' ? 4 : 8);
+}
+
+/** VmHWM of /proc/self/status in MiB (Linux), or null. */
+function highWaterMarkMiB(): number | null {
+  try {
+    const m = readFileSync('/proc/self/status', 'utf8').match(/^VmHWM:\s+(\d+)\s+kB/m);
+    return m ? +(Number(m[1]) / 1024).toFixed(1) : null;
+  } catch {
+    return null;
+  }
 }
 
 /** One side of the comparison, in this process. */
@@ -159,7 +172,7 @@ async function runRole(role: 'stream' | 'baseline', args: string[]): Promise<Rol
     seconds: +seconds.toFixed(2),
     rssAfterLoadMiB: +(load.rss / MiB).toFixed(1),
     runPeakRssMiB: +(peakRss / MiB).toFixed(1),
-    processMaxRssMiB: +(process.resourceUsage().maxRSS / 1024).toFixed(1),
+    processMaxRssMiB: highWaterMarkMiB(),
     arrayBuffersAfterLoadMiB: +(load.arrayBuffers / MiB).toFixed(2),
     peakArrayBuffersAboveLoadMiB: +((peakArrayBuffers - load.arrayBuffers) / MiB).toFixed(2),
     samples,
@@ -216,7 +229,7 @@ export function formatStreamMemory(m: StreamMemoryResult): string {
     `Exact FIM diagonal streamed over ${s.inputs} inputs of ${s.data} (MLP 784-512-256-10 relu float32, batch ${s.batch}, ${s.backend}): ${s.seconds} s, ${m.inputsPerSecond} inputs/s`,
     `  Compared: process A streams the exact diagonal; process B holds the same model and data and runs a plain gradient pass over one batch.`,
     `  peak RSS during the run (sampled per batch/pass from the end of loading):  A ${s.runPeakRssMiB} MiB   B ${b.runPeakRssMiB} MiB   A/B ${m.peakRssRatio.toFixed(2)}  ${mark(m.peakRssRatio < 2)} (target < 2; both hold the ${s.dataInputs}-input data: A ${s.rssAfterLoadMiB}, B ${b.rssAfterLoadMiB} MiB RSS after loading)`,
-    `  whole-process RSS high-water mark (getrusage maxrss, loading included):  A ${s.processMaxRssMiB} MiB   B ${b.processMaxRssMiB} MiB`,
+    `  whole-process RSS high-water mark (VmHWM, loading included):  A ${s.processMaxRssMiB ?? '?'} MiB   B ${b.processMaxRssMiB ?? '?'} MiB`,
     `  peak RSS above the after-load level:  A ${(s.runPeakRssMiB - s.rssAfterLoadMiB).toFixed(1)} MiB   B ${(b.runPeakRssMiB - b.rssAfterLoadMiB).toFixed(1)} MiB`,
     `  peak ArrayBuffer bytes above the after-load level (sampled per batch/pass; includes buffers not yet garbage-collected):  A ${s.peakArrayBuffersAboveLoadMiB} MiB   B ${b.peakArrayBuffersAboveLoadMiB} MiB`,
     `  model parameters ${m.modelMiB} MiB + one batch's activations ${m.batchActivationMiB} MiB = ${(m.modelMiB + m.batchActivationMiB).toFixed(2)} MiB:  A is ${m.arrayBuffersRatio.toFixed(2)}× that  ${mark(m.arrayBuffersRatio < 2)} (target < 2×); B is ${m.baselineArrayBuffersRatio.toFixed(2)}×`,
