@@ -211,6 +211,62 @@ function directionMoments(lik: Likelihood, h64: Float64Array, B: number, T: numb
 }
 
 /**
+ * Per-direction m2 and m4 of one input land in float64 scratch first, then `finishFourth` writes
+ * the operands; the kernels are plain functions of numbers and arrays (no per-call closures or
+ * views: boxed temporaries would cost a young-generation collection every few inputs).
+ */
+class MomentScratch {
+  m2 = new Float64Array(0);
+  m4 = new Float64Array(0);
+  fit(count: number): void {
+    if (this.m2.length < count) {
+      this.m2 = new Float64Array(count);
+      this.m4 = new Float64Array(count);
+    }
+  }
+}
+
+function finishFourth(r2: Float64Array, r4: Float64Array, count: number, m2Out: FloatArray, m2Off: number, quartic: FloatArray, qOff: number, scale: FloatArray | null, sOff: number): void {
+  for (let j = 0; j < count; j++) {
+    let s2 = r2[j]!;
+    let s4 = r4[j]!;
+    if (scale) {
+      const c2 = scale[sOff + j]! * scale[sOff + j]!;
+      s2 *= c2;
+      s4 *= c2 * c2;
+    }
+    m2Out[m2Off + j] = s2;
+    quartic[qOff + j] = s2 * s2;
+    quartic[qOff + count + j] = Math.max(0, s4 - s2 * s2);
+  }
+}
+
+/**
+ * Σ_a w_a d_a² and Σ_a w_a d_a⁴ over the T coordinates d_a = src[base + j + a·stride] of each
+ * direction j, with weights w = weights[wOff + a]; four directions per pass.
+ */
+function weightedPowers(src: FloatArray, base: number, stride: number, count: number, T: number, weights: Float64Array, wOff: number, r2: Float64Array, r4: Float64Array | null): void {
+  let j = 0;
+  for (; j + 3 < count; j += 4) {
+    let s2 = 0, s4 = 0, t2 = 0, t4 = 0, u2 = 0, u4 = 0, v2 = 0, v4 = 0;
+    for (let a = 0, o = base + j; a < T; a++, o += stride) {
+      const w = weights[wOff + a]!;
+      const d = src[o]! * src[o]!, e = src[o + 1]! * src[o + 1]!, f = src[o + 2]! * src[o + 2]!, g = src[o + 3]! * src[o + 3]!;
+      const pd = w * d, pe = w * e, pf = w * f, pg = w * g;
+      s2 += pd; s4 += pd * d; t2 += pe; t4 += pe * e; u2 += pf; u4 += pf * f; v2 += pg; v4 += pg * g;
+    }
+    r2[j] = s2; r2[j + 1] = t2; r2[j + 2] = u2; r2[j + 3] = v2;
+    if (r4) { r4[j] = s4; r4[j + 1] = t4; r4[j + 2] = u4; r4[j + 3] = v4; }
+  }
+  for (; j < count; j++) {
+    let s2 = 0, s4 = 0;
+    for (let a = 0, o = base + j; a < T; a++, o += stride) { const d = src[o]! * src[o]!; const pd = weights[wOff + a]! * d; s2 += pd; s4 += pd * d; }
+    r2[j] = s2;
+    if (r4) r4[j] = s4;
+  }
+}
+
+/**
  * Categorical: uᵀ(t − η) = u_y − ū with y ~ p, ū = Σ p_a u_a. With the centred columns e_a − p the
  * pullbacks are d_a = u_a − ū already, and m2 = Σ p_a d_a², m4 = Σ p_a d_a⁴ (as projectedMoments).
  */
@@ -222,55 +278,18 @@ function categoricalMoments(p: Float64Array, B: number, T: number, cap: Capture)
       for (let c = 0; c < T; c++) columns[o + c] = (c === a ? 1 : 0) - p[b * T + c]!;
     }
   }
+  const scratch = new MomentScratch();
   return {
     columns,
     fourth(src, b, count, m2Out, m2Off, quartic, qOff, scale, sOff) {
-      const stride = B * count;
-      const pb = p.subarray(b * T, (b + 1) * T);
-      const put = (j: number, s2: number, s4: number): void => {
-        if (scale) {
-          const c2 = scale[sOff + j]! * scale[sOff + j]!;
-          s2 *= c2;
-          s4 *= c2 * c2;
-        }
-        m2Out[m2Off + j] = s2;
-        quartic[qOff + j] = s2 * s2;
-        quartic[qOff + count + j] = Math.max(0, s4 - s2 * s2);
-      };
-      let j = 0;
-      for (; j + 3 < count; j += 4) {
-        let s2 = 0, s4 = 0, t2 = 0, t4 = 0, u2 = 0, u4 = 0, v2 = 0, v4 = 0;
-        for (let a = 0, o = b * count + j; a < T; a++, o += stride) {
-          const w = pb[a]!;
-          const d = src[o]! * src[o]!, e = src[o + 1]! * src[o + 1]!, f = src[o + 2]! * src[o + 2]!, g = src[o + 3]! * src[o + 3]!;
-          const pd = w * d, pe = w * e, pf = w * f, pg = w * g;
-          s2 += pd; s4 += pd * d; t2 += pe; t4 += pe * e; u2 += pf; u4 += pf * f; v2 += pg; v4 += pg * g;
-        }
-        put(j, s2, s4); put(j + 1, t2, t4); put(j + 2, u2, u4); put(j + 3, v2, v4);
-      }
-      for (; j < count; j++) {
-        let s2 = 0, s4 = 0;
-        for (let a = 0, o = b * count + j; a < T; a++, o += stride) { const d = src[o]! * src[o]!; const pd = pb[a]! * d; s2 += pd; s4 += pd * d; }
-        put(j, s2, s4);
-      }
+      scratch.fit(count);
+      weightedPowers(src, b * count, B * count, count, T, p, b * T, scratch.m2, scratch.m4);
+      finishFourth(scratch.m2, scratch.m4, count, m2Out, m2Off, quartic, qOff, scale, sOff);
     },
     second(src, b, count, out, off) {
-      const stride = B * count;
-      const pb = p.subarray(b * T, (b + 1) * T);
-      let j = 0;
-      for (; j + 3 < count; j += 4) {
-        let s = 0, t = 0, u = 0, v = 0;
-        for (let a = 0, o = b * count + j; a < T; a++, o += stride) {
-          const w = pb[a]!;
-          s += w * src[o]! * src[o]!; t += w * src[o + 1]! * src[o + 1]!; u += w * src[o + 2]! * src[o + 2]!; v += w * src[o + 3]! * src[o + 3]!;
-        }
-        out[off + j] = s; out[off + j + 1] = t; out[off + j + 2] = u; out[off + j + 3] = v;
-      }
-      for (; j < count; j++) {
-        let s = 0;
-        for (let a = 0, o = b * count + j; a < T; a++, o += stride) s += pb[a]! * src[o]! * src[o]!;
-        out[off + j] = s;
-      }
+      scratch.fit(count);
+      weightedPowers(src, b * count, B * count, count, T, p, b * T, scratch.m2, null);
+      for (let j = 0; j < count; j++) out[off + j] = scratch.m2[j]!;
     },
   };
 }
@@ -280,59 +299,41 @@ function categoricalMoments(p: Float64Array, B: number, T: number, cap: Capture)
  * moments k_a: m2 = Σ w_a with w_a = v_a u_a², and m4 = Σ k_a u_a⁴ + 3 max(0, (Σ w)² − Σ w²), the
  * expression projectedMoments evaluates.
  */
+function independentFourth(src: FloatArray, base: number, stride: number, count: number, T: number, v: Float64Array, k: Float64Array, wOff: number, r2: Float64Array, r4: Float64Array): void {
+  let j = 0;
+  for (; j + 1 < count; j += 2) {
+    let w1 = 0, q1 = 0, d1 = 0, w2 = 0, q2 = 0, d2 = 0;
+    for (let a = 0, o = base + j; a < T; a++, o += stride) {
+      const va = v[wOff + a]!, ka = k[wOff + a]!;
+      const x = src[o]! * src[o]!, y = src[o + 1]! * src[o + 1]!;
+      const wx = x * va, wy = y * va;
+      w1 += wx; q1 += wx * wx; d1 += x * x * ka;
+      w2 += wy; q2 += wy * wy; d2 += y * y * ka;
+    }
+    r2[j] = w1; r4[j] = d1 + 3 * Math.max(0, w1 * w1 - q1);
+    r2[j + 1] = w2; r4[j + 1] = d2 + 3 * Math.max(0, w2 * w2 - q2);
+  }
+  for (; j < count; j++) {
+    let w1 = 0, q1 = 0, d1 = 0;
+    for (let a = 0, o = base + j; a < T; a++, o += stride) { const x = src[o]! * src[o]!; const wx = x * v[wOff + a]!; w1 += wx; q1 += wx * wx; d1 += x * x * k[wOff + a]!; }
+    r2[j] = w1; r4[j] = d1 + 3 * Math.max(0, w1 * w1 - q1);
+  }
+}
+
 function independentMoments(v: Float64Array, k: Float64Array, B: number, T: number, cap: Capture): DirectionMoments {
+  const scratch = new MomentScratch();
   return {
     columns: unitColumns(cap, T),
     fourth(src, b, count, m2Out, m2Off, quartic, qOff, scale, sOff) {
-      const stride = B * count;
-      const vb = v.subarray(b * T, (b + 1) * T);
-      const kb = k.subarray(b * T, (b + 1) * T);
-      const put = (j: number, sumW: number, sumW2: number, diag: number): void => {
-        let s4 = diag + 3 * Math.max(0, sumW * sumW - sumW2);
-        if (scale) {
-          const c2 = scale[sOff + j]! * scale[sOff + j]!;
-          sumW *= c2;
-          s4 *= c2 * c2;
-        }
-        m2Out[m2Off + j] = sumW;
-        quartic[qOff + j] = sumW * sumW;
-        quartic[qOff + count + j] = Math.max(0, s4 - sumW * sumW);
-      };
-      let j = 0;
-      for (; j + 1 < count; j += 2) {
-        let w1 = 0, q1 = 0, d1 = 0, w2 = 0, q2 = 0, d2 = 0;
-        for (let a = 0, o = b * count + j; a < T; a++, o += stride) {
-          const va = vb[a]!, ka = kb[a]!;
-          const x = src[o]! * src[o]!, y = src[o + 1]! * src[o + 1]!;
-          const wx = x * va, wy = y * va;
-          w1 += wx; q1 += wx * wx; d1 += x * x * ka;
-          w2 += wy; q2 += wy * wy; d2 += y * y * ka;
-        }
-        put(j, w1, q1, d1); put(j + 1, w2, q2, d2);
-      }
-      for (; j < count; j++) {
-        let w1 = 0, q1 = 0, d1 = 0;
-        for (let a = 0, o = b * count + j; a < T; a++, o += stride) { const x = src[o]! * src[o]!; const wx = x * vb[a]!; w1 += wx; q1 += wx * wx; d1 += x * x * kb[a]!; }
-        put(j, w1, q1, d1);
-      }
+      scratch.fit(count);
+      independentFourth(src, b * count, B * count, count, T, v, k, b * T, scratch.m2, scratch.m4);
+      finishFourth(scratch.m2, scratch.m4, count, m2Out, m2Off, quartic, qOff, scale, sOff);
     },
     second(src, b, count, out, off) {
-      const stride = B * count;
-      const vb = v.subarray(b * T, (b + 1) * T);
-      let j = 0;
-      for (; j + 3 < count; j += 4) {
-        let s = 0, t = 0, u = 0, w = 0;
-        for (let a = 0, o = b * count + j; a < T; a++, o += stride) {
-          const va = vb[a]!;
-          s += va * src[o]! * src[o]!; t += va * src[o + 1]! * src[o + 1]!; u += va * src[o + 2]! * src[o + 2]!; w += va * src[o + 3]! * src[o + 3]!;
-        }
-        out[off + j] = s; out[off + j + 1] = t; out[off + j + 2] = u; out[off + j + 3] = w;
-      }
-      for (; j < count; j++) {
-        let s = 0;
-        for (let a = 0, o = b * count + j; a < T; a++, o += stride) s += vb[a]! * src[o]! * src[o]!;
-        out[off + j] = s;
-      }
+      // m2 = Σ v_a u_a²: the weighted squares with the variances as weights.
+      scratch.fit(count);
+      weightedPowers(src, b * count, B * count, count, T, v, b * T, scratch.m2, null);
+      for (let j = 0; j < count; j++) out[off + j] = scratch.m2[j]!;
     },
   };
 }
@@ -352,13 +353,7 @@ function gatheredMoments(lik: Likelihood, h64: Float64Array, B: number, T: numbe
     columns: unitColumns(cap, T),
     fourth(src, b, count, m2Out, m2Off, quartic, qOff, scale, sOff) {
       const mom = ask(src, b, count);
-      for (let j = 0; j < count; j++) {
-        const c2 = scale ? scale[sOff + j]! * scale[sOff + j]! : 1;
-        const s2 = mom.second[j]! * c2;
-        m2Out[m2Off + j] = s2;
-        quartic[qOff + j] = s2 * s2;
-        quartic[qOff + count + j] = Math.max(0, mom.fourth[j]! * c2 * c2 - s2 * s2);
-      }
+      finishFourth(mom.second, mom.fourth, count, m2Out, m2Off, quartic, qOff, scale, sOff);
     },
     second(src, b, count, out, off) {
       const m = ask(src, b, count).second;
