@@ -182,20 +182,24 @@ function median(xs: number[]): number {
   return s.length % 2 === 1 ? s[h]! : (s[h - 1]! + s[h]!) / 2;
 }
 
-function timeCall(fn: () => void): number {
-  const t0 = performance.now();
+/** Milliseconds; injectable so the pilot logic can be tested against a virtual clock. */
+export type Clock = () => number;
+const wallClock: Clock = () => performance.now();
+
+function timeCall(fn: () => void, now: Clock = wallClock): number {
+  const t0 = now();
   fn();
-  return performance.now() - t0;
+  return now() - t0;
 }
 
 /** One untimed warm-up, then reps filling `budgetMs` (at least minReps, at most maxReps); one call slower than the budget is its own single rep. */
-function timeReps(fn: () => void, budgetMs: number, minReps: number, maxReps: number): QuantityTiming {
-  const first = timeCall(fn);
+function timeReps(fn: () => void, budgetMs: number, minReps: number, maxReps: number, now: Clock = wallClock): QuantityTiming {
+  const first = timeCall(fn, now);
   if (first > budgetMs) return { ms: first, reps: 1 };
   const times: number[] = [];
   let spent = 0;
   while (times.length < minReps || (times.length < maxReps && spent + median(times) < budgetMs)) {
-    const t = timeCall(fn);
+    const t = timeCall(fn, now);
     times.push(t);
     spent += t;
   }
@@ -267,10 +271,10 @@ function pilotSizes(batch: number): number[] {
 }
 
 /** Fastest of two calls on n inputs (the first may pay for compilation and fresh pages); one call if that alone is slow. */
-function pilotTime(prepare: Prepare, n: number): number {
+function pilotTime(prepare: Prepare, n: number, now: Clock): number {
   const fn = prepare(n);
-  const t = timeCall(fn);
-  return t > 100 ? t : Math.min(t, timeCall(fn));
+  const t = timeCall(fn, now);
+  return t > 100 ? t : Math.min(t, timeCall(fn, now));
 }
 
 /**
@@ -283,12 +287,12 @@ function pilotTime(prepare: Prepare, n: number): number {
  * over 16× it. Some slow paths need memory in proportion to the batch as well, so they must not
  * be started blind.
  */
-export function measureQuantity(prepare: Prepare, batch: number, limitMs: number, budgetMs: number, maxReps: number, minReps: number): QuantityTiming | Skipped {
+export function measureQuantity(prepare: Prepare, batch: number, limitMs: number, budgetMs: number, maxReps: number, minReps: number, now: Clock = wallClock): QuantityTiming | Skipped {
   const limitS = (limitMs / 1000).toFixed(0);
   try {
     let prev: { n: number; t: number } | null = null;
     for (const n of pilotSizes(batch)) {
-      const t = pilotTime(prepare, n);
+      const t = pilotTime(prepare, n, now);
       const estimate = prev ? t + Math.max(0, (t - prev.t) / (n - prev.n)) * (batch - n) : (t * batch) / n;
       const margin = prev === null ? 16 : n * 8 >= batch ? 1 : 4;
       if (t > limitMs || estimate > limitMs * margin) {
@@ -299,7 +303,7 @@ export function measureQuantity(prepare: Prepare, batch: number, limitMs: number
       }
       prev = { n, t };
     }
-    return timeReps(prepare(batch), budgetMs, minReps, maxReps);
+    return timeReps(prepare(batch), budgetMs, minReps, maxReps, now);
   } catch (e) {
     return { skipped: `error: ${e instanceof Error ? e.message : String(e)}`, reason: 'error' };
   }
@@ -374,8 +378,8 @@ export function benchFisherConfig(cfg: FisherBenchConfig, gemmPeak: { gflops: nu
     const gradPass = passBefore.ms <= passAfter.ms ? passBefore : passAfter;
     const timings: Partial<Record<FisherQuantity, QuantityTiming>> = {};
     for (const [q, t] of measured) {
-      timings[q] = { ms: round(t.ms, 3), reps: t.reps };
-      ratios[q] = round(t.ms / gradPass.ms, 3);
+      timings[q] = { ms: sig(t.ms), reps: t.reps };
+      ratios[q] = sig(t.ms / gradPass.ms);
     }
     const gradGflop = gradientPassFlop(model, cfg.batch) / 1e9;
     const gradGflops = gradGflop / (gradPass.ms / 1000);
@@ -384,23 +388,23 @@ export function benchFisherConfig(cfg: FisherBenchConfig, gemmPeak: { gflops: nu
       architecture: cfg.model === 'mlp' ? MLP_ARCHITECTURE : CNN_ARCHITECTURE,
       inputShape: [...model.inputShape],
       params: model.numParams(),
-      gradPassMs: round(gradPass.ms, 3),
+      gradPassMs: sig(gradPass.ms),
       gradPassReps: gradPass.reps,
-      gradPassMedians: [round(passBefore.ms, 3), round(passAfter.ms, 3)],
-      gradGflop: round(gradGflop, 4),
-      gradGflops: round(gradGflops, 2),
-      gemmPeakGflops: round(gemmPeak.gflops, 2),
+      gradPassMedians: [sig(passBefore.ms), sig(passAfter.ms)],
+      gradGflop: sig(gradGflop),
+      gradGflops: sig(gradGflops),
+      gemmPeakGflops: sig(gemmPeak.gflops),
       gemmPeakSize: gemmPeak.size,
-      passOfPeak: round(gradGflops / gemmPeak.gflops, 3),
+      passOfPeak: sig(gradGflops / gemmPeak.gflops),
       ...ratios,
       timings,
     };
   });
 }
 
-function round(v: number, digits: number): number {
-  const f = 10 ** digits;
-  return Math.round(v * f) / f;
+/** Four significant digits: enough for timings, and small ratios keep their precision. */
+function sig(v: number): number {
+  return Number.isFinite(v) && v !== 0 ? +v.toPrecision(4) : v;
 }
 
 /**
@@ -426,8 +430,8 @@ export async function benchFisher(opts: FisherBenchOptions = {}): Promise<Fisher
     if (again <= peak.gflops) continue;
     for (const r of rows) {
       if (r.backend !== backend || r.dtype !== dtype) continue;
-      r.gemmPeakGflops = round(again, 2);
-      r.passOfPeak = round(r.gradGflops / again, 3);
+      r.gemmPeakGflops = sig(again);
+      r.passOfPeak = sig(r.gradGflops / again);
     }
   }
   return rows;

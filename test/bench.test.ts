@@ -87,19 +87,37 @@ test('Fisher bench: configs, flags and target marks', () => {
 });
 
 test('Fisher bench: pilot calls on a few inputs keep a call predicted over the limit from running at the full batch', () => {
-  const busy = (ms: number): void => { const end = performance.now() + ms; while (performance.now() < end); };
+  // A virtual clock that the fake quantities advance: the decisions do not depend on machine load.
+  let clock = 0;
+  const now = (): number => clock;
   const calledWith: number[] = [];
-  // 2 ms per input: about 2 s at batch 1024, over a 0.5 s limit.
-  const slow = measureQuantity((n) => { calledWith.push(n); return () => busy(2 * n); }, 1024, 500, 50, 3, 1);
+  const fake = (msPerCall: number, msPerInput: number) => (n: number) => {
+    calledWith.push(n);
+    return () => { clock += msPerCall + msPerInput * n; };
+  };
+  // 2 ms per input: about 2 s at batch 1024, over a 0.5 s limit; stopped by the pilot on 16 inputs
+  // (affine estimate 2 s, over 4× the limit), so nothing larger ever runs.
+  const slow = measureQuantity(fake(0, 2), 1024, 500, 50, 3, 1, now);
   assert.ok(isSkipped(slow) && slow.reason === 'too-slow', JSON.stringify(slow));
-  assert.ok(Math.max(...calledWith) <= 256, `called with ${calledWith.join(', ')}`);
+  assert.deepEqual(calledWith, [4, 16]);
+  // 1 ms per input: 1 s at batch 1024, over the limit but under 4×; runs up to the pilot on 256
+  // (≥ 1/8 of the batch), whose estimate decides alone.
+  calledWith.length = 0;
+  const borderline = measureQuantity(fake(0, 1), 1024, 500, 50, 3, 1, now);
+  assert.ok(isSkipped(borderline) && borderline.reason === 'too-slow');
+  assert.deepEqual(calledWith, [4, 16, 64, 256]);
   // A fixed 5 ms per call plus 1 µs per input: the first pilot scaled linearly predicts 1.3 s,
   // over the limit, but the affine fit to the next pilot sees the small slope: the full batch runs.
   calledWith.length = 0;
-  const fast = measureQuantity((n) => { calledWith.push(n); return () => busy(5 + 0.001 * n); }, 1024, 500, 50, 3, 1);
+  const fast = measureQuantity(fake(5, 0.001), 1024, 500, 50, 3, 1, now);
   assert.ok(!isSkipped(fast), JSON.stringify(fast));
-  assert.ok(fast.ms >= 5 && fast.reps >= 1);
-  assert.equal(calledWith[calledWith.length - 1], 1024);
-  const failing = measureQuantity(() => () => { throw new Error('no such path'); }, 64, 500, 50, 3, 1);
+  assert.ok(Math.abs(fast.ms - (5 + 1.024)) < 1e-9, `${fast.ms}`);
+  assert.ok(fast.reps >= 1 && fast.reps <= 3);
+  assert.deepEqual(calledWith, [4, 16, 64, 256, 1024]);
+  // One call slower than the limit on a few inputs: skipped at once.
+  calledWith.length = 0;
+  assert.ok(isSkipped(measureQuantity(fake(600, 0), 1024, 500, 50, 3, 1, now)));
+  assert.deepEqual(calledWith, [4]);
+  const failing = measureQuantity(() => () => { throw new Error('no such path'); }, 64, 500, 50, 3, 1, now);
   assert.deepEqual(failing, { skipped: 'error: no such path', reason: 'error' });
 });
