@@ -190,6 +190,25 @@ test('the walk blocks within a batch only regroup the sums', () => {
   });
 });
 
+test('categorical with two classes (a single column per input) and with the most probable class varying over inputs', () => {
+  forEachBackend((backend) => {
+    for (const classes of [2, 5]) {
+      const model = mlp([4, 6, classes], 'tanh', 'float64');
+      const lik = makeLikelihood('categorical');
+      const rng = new Rng(12);
+      const inputs = Tensor.uniform([N, 4], rng, -2, 2, 'float64').data;
+      const data: Dataset = { name: 'two', length: N, inputShape: [4], inputs, targetKind: 'class', targets: new Int32Array(N), targetDim: 1, numClasses: classes };
+      // The fast path leaves out each input's most probable class: make sure that class differs.
+      const h = model.forward(new Tensor(inputs, [N, 4])).data;
+      const argmax = Array.from({ length: N }, (_, b) => { let k = 0; for (let c = 1; c < classes; c++) if (h[b * classes + c]! > h[b * classes + k]!) k = c; return k; });
+      assert.ok(new Set(argmax).size > 1, `${classes} classes: the most probable class is the same for every input`);
+      const fast = jointVariances(model, lik, data, { path: 'fast', batchSize: 4 });
+      const ref = jointVariances(model, lik, data, { path: 'reference' });
+      compare(`${backend} categorical ${classes} classes`, fast, ref, 1e-12, true);
+    }
+  });
+});
+
 test('the default path is the fast one and is repeatable', () => {
   const model = mlp([4, 6, 5, T], 'tanh', 'float64');
   const lik = makeLikelihood('categorical');

@@ -10,21 +10,21 @@
  *
  * with m2_j = δ_jᵀ Cov δ_j and m4_j = E[(δ_jᵀ(t−η))⁴], the projected moments once per (input,
  * unit); the sums over the inputs of a batch are then gemms of those with a² and a⁴
- * ([out, B]·[B, in]), the bias entries taking a = 1. The T columns share one stacked backward
- * pass (explicit layer rules, one gemm per layer), which also yields the cotangents at the
- * curved activations that the Hessian diagonals E are built from (for piecewise-linear networks
- * E = 0 and none of that work is done).
+ * ([out, B]·[B, in]), the bias entries taking a = 1. The T columns (T − 1 for the categorical,
+ * whose covariance has rank T − 1) share one stacked backward pass (explicit layer rules, one
+ * gemm per layer), which also yields the cotangents at the curved activations that the Hessian
+ * diagonals E are built from (for piecewise-linear networks E = 0 and none of that work is done).
  *
  * The moments are read straight from the stacked columns. Categorical: the columns are the
- * centred e_a − p, whose pullbacks are u_a − ū (the projection of the score needs nothing else);
- * independent coordinates (Gaussian, Bernoulli, Poisson): the per-coordinate variance and fourth
- * moment weight the unit columns. Both evaluate the same expressions as the likelihoods'
+ * centred e_a − p (all but the most probable class), whose pullbacks are u_a − ū; independent
+ * coordinates (Gaussian, Bernoulli, Poisson): the per-coordinate variance and fourth moment
+ * weight the unit columns. Both evaluate the same expressions as the likelihoods'
  * projectedMoments; any other likelihood gets its directions gathered and projectedMoments called.
  *
  * Conv layers do not factor (a weight's Jacobian sums over positions): they take per-sample
- * Jacobians (T columns) and Hessian diagonals, built from the same D_m = φ''(u_m) ⊙ ∂h/∂φ(u_m),
- * T·B·size values per walk block. Pairs (layer, curved activation) whose Hessian diagonal the
- * layer rules do not give exactly (more than one mixing layer between, or a conv layer not
+ * Jacobians (one per column, C·B·size values per walk block) and Hessian diagonals, built from
+ * the same D_m = φ''(u_m) ⊙ ∂h/∂φ(u_m). Pairs (layer, curved activation) whose Hessian diagonal
+ * the layer rules do not give exactly (more than one mixing layer between, or a conv layer not
  * directly below the activation) are added by unit columns at the activation, as the Fisher
  * engine's Î₂ does.
  *
@@ -71,15 +71,15 @@ export function fastVariancesCover(model: Sequential): boolean {
 /** Scratch budget of the unit-column route (elements of one stacked cotangent array). */
 const UNIT_CHUNK_ELEMENTS = 1 << 22;
 
-/** Per-layer second-derivative data of the T unit columns. */
+/** Per-layer second-derivative data of the C stacked columns. */
 interface Curvature {
-  /** Dense layers: E [T·B, out], complete (leftover pairs included). */
+  /** Dense layers: E [C·B, out], complete (leftover pairs included). */
   denseE: Map<number, FloatArray>;
-  /** Conv layers: the per-sample Hessian diagonal H [T·B, size]. */
+  /** Conv layers: the per-sample Hessian diagonal H [C·B, size]. */
   convH: Map<number, FloatArray>;
 }
 
-/** Inputs per stacked walk: its T·B-row cotangents are the largest scratch arrays. */
+/** Inputs per stacked walk: its C·B-row cotangents are the largest scratch arrays. */
 const WALK_BLOCK = 256;
 
 /**
@@ -145,16 +145,17 @@ function addBlock(model: Sequential, lik: Likelihood, x: Tensor, curved: number[
   const fused = lowest.layer instanceof Dense && model.layers[lowest.index + 1] instanceof Activation ? lowest : null;
   // One walk gives the δ of every parametric layer and the cotangents at the curved activations.
   const keep = new Set([...cap.layers.map((l) => (l === fused ? l.index + 2 : l.index + 1)), ...curved.map((m) => m + 1)]);
-  const cots = stackedWalk(cap, at, moments.columns, T, keep, Math.min(...keep));
+  const C = moments.stacked;
+  const cots = stackedWalk(cap, at, moments.columns, C, keep, Math.min(...keep));
   // Piecewise-linear networks have H = 0: no second-derivative work at all.
-  const curvature = curved.length > 0 ? unitCurvature(cap, curved, cots, T) : null;
+  const curvature = curved.length > 0 ? unitCurvature(cap, curved, cots, C) : null;
   for (const info of cap.layers) {
     if (info.layer instanceof Dense) {
       const delta = info === fused ? cots.get(info.index + 2)! : cots.get(info.index + 1)!;
       const scale = info === fused ? activationDerivative(cap, info.index + 1, 1) : null;
       addDenseLayer(cap, moments, info, delta, scale, curvature?.denseE.get(info.index) ?? null, products.get(info.index)!, sums);
     } else {
-      addConvLayer(cap, moments, T, info, cots.get(info.index + 1)!, curvature?.convH.get(info.index) ?? null, sums);
+      addConvLayer(cap, moments, C, info, cots.get(info.index + 1)!, curvature?.convH.get(info.index) ?? null, sums);
     }
   }
 }
@@ -167,13 +168,15 @@ function addBlock(model: Sequential, lik: Likelihood, x: Tensor, curved: number[
  * directions per pass for instruction-level parallelism.
  */
 interface DirectionMoments {
+  /** Columns per input C (T, or T − 1 where the likelihood's covariance has rank T − 1). */
+  stacked: number;
   /**
-   * The T cotangent columns injected at the output ([T·B, T], rows a·B + b). The directions are
-   * their pullbacks; they are the unit columns up to a shift the moments do not see.
+   * The C cotangent columns injected at the output ([C·B, T], rows r·B + b). The directions are
+   * their pullbacks, stacked the same way.
    */
   columns: FloatArray;
   /**
-   * For input b and the `count` directions in `src` [T·B, count], each scaled by
+   * For input b and the `count` directions in `src` [C·B, count], each scaled by
    * scale[sOff + j] when a scale is given: m2 into m2Out[m2Off + j], and m2² and max(0, m4 − m2²)
    * (≥ 0 exactly; rounding can leave a tiny negative, which is clamped) into quartic[qOff + j]
    * and quartic[qOff + count + j].
@@ -267,31 +270,88 @@ function weightedPowers(src: FloatArray, base: number, stride: number, count: nu
 }
 
 /**
- * Categorical: uᵀ(t − η) = u_y − ū with y ~ p, ū = Σ p_a u_a. With the centred columns e_a − p the
- * pullbacks are d_a = u_a − ū already, and m2 = Σ p_a d_a², m4 = Σ p_a d_a⁴ (as projectedMoments).
+ * Categorical: uᵀ(t − η) = u_y − ū with y ~ p, ū = Σ p_a u_a. The centred columns e_a − p pull back
+ * to d_a = u_a − ū directly, and m2 = Σ p_a d_a², m4 = Σ p_a d_a⁴ (as projectedMoments). They
+ * satisfy Σ p_a (e_a − p) = 0, so one of them is redundant: per input the class of largest
+ * probability a* is left out (C = T − 1 columns, slot r holding class σ(r)) and its pullback
+ * restored as d_a* = −Σ_r (p_σ(r) / p_a*) d_σ(r), well conditioned since p_a* ≥ 1/T.
  */
 function categoricalMoments(p: Float64Array, B: number, T: number, cap: Capture): DirectionMoments {
-  const columns = allocTensorData(cap.precision, T * B * T);
-  for (let a = 0; a < T; a++) {
-    for (let b = 0; b < B; b++) {
-      const o = (a * B + b) * T;
-      for (let c = 0; c < T; c++) columns[o + c] = (c === a ? 1 : 0) - p[b * T + c]!;
+  const C = T - 1;
+  const columns = allocTensorData(cap.precision, C * B * T);
+  // Per input and slot: the class probability and its ratio to p_a*; per input p_a*.
+  const weight = new Float64Array(B * C);
+  const ratio = new Float64Array(B * C);
+  const top = new Float64Array(B);
+  for (let b = 0; b < B; b++) {
+    let star = 0;
+    for (let c = 1; c < T; c++) if (p[b * T + c]! > p[b * T + star]!) star = c;
+    const ps = p[b * T + star]!;
+    top[b] = ps;
+    for (let r = 0; r < C; r++) {
+      const cls = r < star ? r : r + 1;
+      weight[b * C + r] = p[b * T + cls]!;
+      ratio[b * C + r] = p[b * T + cls]! / ps;
+      const o = (r * B + b) * T;
+      for (let c = 0; c < T; c++) columns[o + c] = (c === cls ? 1 : 0) - p[b * T + c]!;
     }
   }
   const scratch = new MomentScratch();
   return {
+    stacked: C,
     columns,
     fourth(src, b, count, m2Out, m2Off, quartic, qOff, scale, sOff) {
       scratch.fit(count);
-      weightedPowers(src, b * count, B * count, count, T, p, b * T, scratch.m2, scratch.m4);
+      categoricalPowers(src, b * count, B * count, count, C, weight, ratio, b * C, top[b]!, scratch.m2, scratch.m4);
       finishFourth(scratch.m2, scratch.m4, count, m2Out, m2Off, quartic, qOff, scale, sOff);
     },
     second(src, b, count, out, off) {
       scratch.fit(count);
-      weightedPowers(src, b * count, B * count, count, T, p, b * T, scratch.m2, null);
+      categoricalPowers(src, b * count, B * count, count, C, weight, ratio, b * C, top[b]!, scratch.m2, null);
       for (let j = 0; j < count; j++) out[off + j] = scratch.m2[j]!;
     },
   };
+}
+
+/**
+ * m2 = Σ_r w_r d_r² + p* d*² and m4 = Σ_r w_r d_r⁴ + p* d*⁴ with d* = −Σ_r ρ_r d_r over the C
+ * slots d_r = src[base + j + r·stride] of each direction j (w = weight, ρ = ratio at wOff + r);
+ * four directions per pass.
+ */
+function categoricalPowers(
+  src: FloatArray, base: number, stride: number, count: number, C: number, weight: Float64Array, ratio: Float64Array, wOff: number, top: number,
+  r2: Float64Array, r4: Float64Array | null,
+): void {
+  let j = 0;
+  for (; j + 3 < count; j += 4) {
+    let s1 = 0, s2 = 0, s4 = 0, t1 = 0, t2 = 0, t4 = 0, u1 = 0, u2 = 0, u4 = 0, v1 = 0, v2 = 0, v4 = 0;
+    for (let r = 0, o = base + j; r < C; r++, o += stride) {
+      const w = weight[wOff + r]!;
+      const q = ratio[wOff + r]!;
+      const d = src[o]!, e = src[o + 1]!, f = src[o + 2]!, g = src[o + 3]!;
+      s1 += q * d; t1 += q * e; u1 += q * f; v1 += q * g;
+      const d2 = d * d, e2 = e * e, f2 = f * f, g2 = g * g;
+      const pd = w * d2, pe = w * e2, pf = w * f2, pg = w * g2;
+      s2 += pd; s4 += pd * d2; t2 += pe; t4 += pe * e2; u2 += pf; u4 += pf * f2; v2 += pg; v4 += pg * g2;
+    }
+    const a2 = s1 * s1, b2 = t1 * t1, c2 = u1 * u1, e2 = v1 * v1;
+    r2[j] = s2 + top * a2; r2[j + 1] = t2 + top * b2; r2[j + 2] = u2 + top * c2; r2[j + 3] = v2 + top * e2;
+    if (r4) { r4[j] = s4 + top * a2 * a2; r4[j + 1] = t4 + top * b2 * b2; r4[j + 2] = u4 + top * c2 * c2; r4[j + 3] = v4 + top * e2 * e2; }
+  }
+  for (; j < count; j++) {
+    let s1 = 0, s2 = 0, s4 = 0;
+    for (let r = 0, o = base + j; r < C; r++, o += stride) {
+      const d = src[o]!;
+      s1 += ratio[wOff + r]! * d;
+      const d2 = d * d;
+      const pd = weight[wOff + r]! * d2;
+      s2 += pd;
+      s4 += pd * d2;
+    }
+    const a2 = s1 * s1;
+    r2[j] = s2 + top * a2;
+    if (r4) r4[j] = s4 + top * a2 * a2;
+  }
 }
 
 /**
@@ -323,6 +383,7 @@ function independentFourth(src: FloatArray, base: number, stride: number, count:
 function independentMoments(v: Float64Array, k: Float64Array, B: number, T: number, cap: Capture): DirectionMoments {
   const scratch = new MomentScratch();
   return {
+    stacked: T,
     columns: unitColumns(cap, T),
     fourth(src, b, count, m2Out, m2Off, quartic, qOff, scale, sOff) {
       scratch.fit(count);
@@ -350,6 +411,7 @@ function gatheredMoments(lik: Likelihood, h64: Float64Array, B: number, T: numbe
     return lik.projectedMoments(h64.subarray(b * T, (b + 1) * T), T, dirs.subarray(0, count * T), count);
   };
   return {
+    stacked: T,
     columns: unitColumns(cap, T),
     fourth(src, b, count, m2Out, m2Off, quartic, qOff, scale, sOff) {
       const mom = ask(src, b, count);
@@ -445,12 +507,12 @@ function activationDerivative(cap: Capture, i: number, order: number): FloatArra
 }
 
 /**
- * D_m = φ''(u_m) ⊙ ∂h_a/∂φ(u_m) for the T unit columns, then per layer the diagonal of
+ * D_m = φ''(u_m) ⊙ ∂h_a/∂φ(u_m) for the C stacked columns, then per layer the diagonal of
  * Σ_m J_mᵀ diag(D_m) J_m (J_m = ∂u_m/∂z_l): directly below an activation it is D_m itself, for a
  * dense layer joined by a single path the squared walk gives it, and every other pair is summed
  * over unit columns of u_m.
  */
-function unitCurvature(cap: Capture, curved: number[], cots: Map<number, FloatArray>, T: number): Curvature {
+function unitCurvature(cap: Capture, curved: number[], cots: Map<number, FloatArray>, C: number): Curvature {
   const model = cap.model;
   const B = cap.batch;
   const be = getBackend();
@@ -468,29 +530,29 @@ function unitCurvature(cap: Capture, curved: number[], cots: Map<number, FloatAr
     const second = activationDerivative(cap, m, 2);
     const n = second.length;
     const g = cots.get(m + 1)!;
-    const D = allocTensorData(cap.precision, T * n);
-    for (let a = 0; a < T; a++) be.binary(Binary.mul, second, g.subarray(a * n, (a + 1) * n), D.subarray(a * n, (a + 1) * n));
+    const D = allocTensorData(cap.precision, C * n);
+    for (let a = 0; a < C; a++) be.binary(Binary.mul, second, g.subarray(a * n, (a + 1) * n), D.subarray(a * n, (a + 1) * n));
     for (const l of cap.layers) {
       if (l.index >= m) continue;
       if (l.layer instanceof Dense) {
         if (l.index + 1 === m) push(l.index, D);
         else if (singlePath(model.layers, l.index + 1, m)) {
-          push(l.index, stackedWalk(cap, m, D, T, new Set([l.index + 1]), l.index + 1, true).get(l.index + 1)!);
+          push(l.index, stackedWalk(cap, m, D, C, new Set([l.index + 1]), l.index + 1, true).get(l.index + 1)!);
         } else {
           let rest = remainder.get(l.index);
           if (!rest) {
-            rest = allocTensorData(cap.precision, T * cap.outs[l.index + 1]!.size);
+            rest = allocTensorData(cap.precision, C * cap.outs[l.index + 1]!.size);
             remainder.set(l.index, rest);
             push(l.index, rest);
           }
-          addUnitColumns(cap, T, l, m, D, rest);
+          addUnitColumns(cap, C, l, m, D, rest);
         }
         continue;
       }
-      if (!res.convH.has(l.index)) res.convH.set(l.index, allocTensorData(cap.precision, T * B * l.size));
+      if (!res.convH.has(l.index)) res.convH.set(l.index, allocTensorData(cap.precision, C * B * l.size));
       const H = res.convH.get(l.index)!;
-      if (l.index + 1 === m) addConvDirect(cap, T, l, D, H);
-      else addUnitColumns(cap, T, l, m, D, H);
+      if (l.index + 1 === m) addConvDirect(cap, C, l, D, H);
+      else addUnitColumns(cap, C, l, m, D, H);
     }
   }
   for (const [l, list] of parts) {
@@ -509,13 +571,13 @@ function unitCurvature(cap: Capture, curved: number[], cots: Map<number, FloatAr
  * A conv layer directly below the activation: its output Hessian is diag(D) over units and
  * positions, so H_b[j, k] = Σ_p D_b[j, p] cols_b[p, k]² (and Σ_p D_b[j, p] for the bias).
  */
-function addConvDirect(cap: Capture, T: number, info: ParamLayerInfo, D: FloatArray, H: FloatArray): void {
+function addConvDirect(cap: Capture, C: number, info: ParamLayerInfo, D: FloatArray, H: FloatArray): void {
   const B = cap.batch;
   const { out, inW, hasBias } = convDims(info);
   const P = spatialSize(cap, info);
   const cols2 = squaredInput(cap, info);
   const be = getBackend();
-  for (let a = 0; a < T; a++) {
+  for (let a = 0; a < C; a++) {
     gemmStridedBatched(be, false, false, out, inW, P, 1, D, a * B * out * P, P, cols2, 0, inW, 1, H, a * B * info.size, inW,
       { count: B, strideA: out * P, strideB: P * inW, strideC: info.size });
     if (!hasBias) continue;
@@ -534,11 +596,11 @@ function addConvDirect(cap: Capture, T: number, info: ParamLayerInfo, D: FloatAr
 /**
  * The pairs the layer rules leave over: Σ_k D_{m,k} g_k ⊙ g_k with g_k the gradient of unit k of
  * u_m w.r.t. the layer, by unit cotangents at u_m (chunks of them stacked). For a dense layer
- * g_k = a ⊗ δ⁽ᵏ⁾ and the sum is added to E [T·B, out]; for a conv layer to H [T·B, size].
+ * g_k = a ⊗ δ⁽ᵏ⁾ and the sum is added to E [C·B, out]; for a conv layer to H [C·B, size].
  */
-function addUnitColumns(cap: Capture, T: number, l: ParamLayerInfo, m: number, D: FloatArray, target: FloatArray): void {
+function addUnitColumns(cap: Capture, C: number, l: ParamLayerInfo, m: number, D: FloatArray, target: FloatArray): void {
   const B = cap.batch;
-  const units = D.length / (T * B);
+  const units = D.length / (C * B);
   const widest = Math.max(...cap.outs.slice(l.index + 1, m + 1).map((t) => t.size / B));
   const chunk = Math.max(1, Math.floor(UNIT_CHUNK_ELEMENTS / (B * widest)));
   const dense = l.layer instanceof Dense;
@@ -546,7 +608,7 @@ function addUnitColumns(cap: Capture, T: number, l: ParamLayerInfo, m: number, D
   for (let k0 = 0; k0 < units; k0 += chunk) {
     const R = Math.min(chunk, units - k0);
     let any = false;
-    for (let a = 0; a < T * B && !any; a++) for (let r = 0; r < R; r++) if (D[a * units + k0 + r] !== 0) { any = true; break; }
+    for (let a = 0; a < C * B && !any; a++) for (let r = 0; r < R; r++) if (D[a * units + k0 + r] !== 0) { any = true; break; }
     if (!any) continue;
     const cot = allocTensorData(cap.precision, R * B * units);
     for (let r = 0; r < R; r++) for (let b = 0; b < B; b++) cot[(r * B + b) * units + k0 + r] = 1;
@@ -555,7 +617,7 @@ function addUnitColumns(cap: Capture, T: number, l: ParamLayerInfo, m: number, D
       const k = k0 + r;
       const g = dense ? delta.subarray(r * B * width, (r + 1) * B * width) : perSampleGrads(cap, l, delta.subarray(r * B * width, (r + 1) * B * width));
       const n = dense ? width : l.size;
-      for (let a = 0; a < T; a++) {
+      for (let a = 0; a < C; a++) {
         for (let b = 0; b < B; b++) {
           const d = D[(a * B + b) * units + k]!;
           if (d === 0) continue;
@@ -616,13 +678,13 @@ function addDenseLayer(
   }
 }
 
-/** A conv layer: per-sample Jacobians (T columns) and Hessian diagonals, moments per parameter. */
-function addConvLayer(cap: Capture, moments: DirectionMoments, T: number, info: ParamLayerInfo, delta: FloatArray, H: FloatArray | null, sums: JointSums): void {
+/** A conv layer: per-sample Jacobians (C columns) and Hessian diagonals, moments per parameter. */
+function addConvLayer(cap: Capture, moments: DirectionMoments, C: number, info: ParamLayerInfo, delta: FloatArray, H: FloatArray | null, sums: JointSums): void {
   const B = cap.batch;
   const size = info.size;
-  const n = delta.length / T;
-  const J = allocTensorData(cap.precision, T * B * size);
-  for (let a = 0; a < T; a++) J.set(perSampleGrads(cap, info, delta.subarray(a * n, (a + 1) * n)), a * B * size);
+  const n = delta.length / C;
+  const J = allocTensorData(cap.precision, C * B * size);
+  for (let a = 0; a < C; a++) J.set(perSampleGrads(cap, info, delta.subarray(a * n, (a + 1) * n)), a * B * size);
   // Per input: m2, then m2² and max(0, m4 − m2²), and H's second moment, straight into the float64 sums.
   const m2 = new Float64Array(size);
   const quartic = new Float64Array(2 * size);
