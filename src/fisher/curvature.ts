@@ -15,12 +15,12 @@
  * over need the per-unit columns; the caller handles them with D_m.
  */
 import { getBackend } from '../core/backends/index.js';
-import { Unary } from '../core/backend.js';
+import { Binary } from '../core/backend.js';
 import type { FloatArray } from '../core/dtype.js';
 import { allocTensorData } from '../core/pool.js';
-import { Dense, activationOp, type Activation } from '../nn/layers.js';
+import { Dense } from '../nn/layers.js';
 import { curvedActivations, type Capture, type ParamLayerInfo } from './engine.js';
-import { backpropStacked, layerInput, singlePath } from './rules.js';
+import { activationDerivative, backpropStacked, layerInput, singlePath } from './rules.js';
 
 export interface OutputCurvature {
   /** Curved activation indices m, and D_m [R·B, units of u_m] for each. */
@@ -45,11 +45,10 @@ export function outputCurvature(cap: Capture, layers: readonly ParamLayerInfo[],
   const be = getBackend();
   for (const m of curved) {
     const u = layerInput(cap, m);
-    const layer = model.layers[m] as Activation;
     const g = cots.get(m + 1)!;
     const D = allocTensorData(cap.precision, R * u.length);
-    const code = Unary[activationOp(layer.fn)];
-    for (let r = 0; r < R; r++) be.unaryMul(code, 2, layer.slope, u, g.subarray(r * u.length, (r + 1) * u.length), D.subarray(r * u.length, (r + 1) * u.length));
+    const d2 = activationDerivative(cap, m, 2);
+    for (let r = 0; r < R; r++) be.binary(Binary.mul, d2, g.subarray(r * u.length, (r + 1) * u.length), D.subarray(r * u.length, (r + 1) * u.length));
     res.D.set(m, D);
     for (const l of layers) {
       if (l.index >= m) continue;

@@ -70,6 +70,44 @@ export function weightData(cap: Capture, layer: Dense | Conv2d, squared: boolean
   return v;
 }
 
+/**
+ * φ^(order)(u) at the input u of activation layer i, computed once per batch. For sigmoid and
+ * tanh the second derivative comes from φ' and the forward output y = φ(u) — σ'' = σ'(1 − 2y),
+ * tanh'' = −2y·tanh' — two cheap passes instead of the transcendental kernel; the factor tends
+ * to ±1 in the tails, so nothing cancels and the result is as accurate as φ'.
+ */
+export function activationDerivative(cap: Capture, i: number, order: number): FloatArray {
+  const key = `d${order}:${i}`;
+  const hit = cap.cache.get(key) as FloatArray | undefined;
+  if (hit) return hit;
+  const act = cap.model.layers[i] as Activation;
+  const u = layerInput(cap, i);
+  const d = allocTensorData(cap.precision, u.length);
+  const be = getBackend();
+  if (order === 2 && (act.fn === 'sigmoid' || act.fn === 'tanh')) {
+    const y = layerInput(cap, i + 1);
+    const factor = allocTensorData(cap.precision, u.length);
+    be.axpby(-2, y, act.fn === 'sigmoid' ? 1 : 0, null, factor);
+    be.binary(Binary.mul, activationDerivative(cap, i, 1), factor, d);
+  } else {
+    be.unary(Unary[activationOp(act.fn)], order, act.slope, u, d);
+  }
+  cap.cache.set(key, d);
+  return d;
+}
+
+/** φ'(u)² for the squared walk, once per batch. */
+function activationDerivativeSquared(cap: Capture, i: number): FloatArray {
+  const key = `d1sq:${i}`;
+  const hit = cap.cache.get(key) as FloatArray | undefined;
+  if (hit) return hit;
+  const d1 = activationDerivative(cap, i, 1);
+  const sq = allocTensorData(cap.precision, d1.length);
+  getBackend().binary(Binary.mul, d1, d1, sq);
+  cap.cache.set(key, sq);
+  return sq;
+}
+
 function perSample(cap: Capture, i: number): number {
   return cap.outs[i]!.size / cap.batch;
 }
@@ -120,25 +158,12 @@ export function layerVjp(cap: Capture, i: number, g: FloatArray, R: number, squa
     case 'dropout': // evaluation mode: the identity
       return g;
     case 'activation': {
-      const act = layer as Activation;
-      const u = layerInput(cap, i);
       // Elementwise kernels read g[i] before writing out[i], so a scratch g can be overwritten.
       const out = inPlace ? g : allocTensorData(prec, RB * inSz);
-      const code = Unary[activationOp(act.fn)];
+      // φ'(u) (or φ'(u)² for the squared rule) once per batch, then one multiply per column.
+      const d = squared ? activationDerivativeSquared(cap, i) : activationDerivative(cap, i, 1);
       const n = B * inSz;
-      // The squared rule multiplies by φ'(u)² = φ'⊙φ'.
-      let d = u;
-      if (squared) {
-        d = allocTensorData(prec, n);
-        be.unary(code, 1, act.slope, u, d);
-        be.binary(Binary.mul, d, d, d);
-      }
-      for (let r = 0; r < R; r++) {
-        const gr = g.subarray(r * n, (r + 1) * n);
-        const or = out.subarray(r * n, (r + 1) * n);
-        if (squared) be.binary(Binary.mul, d, gr, or);
-        else be.unaryMul(code, 1, act.slope, u, gr, or);
-      }
+      for (let r = 0; r < R; r++) be.binary(Binary.mul, d, g.subarray(r * n, (r + 1) * n), out.subarray(r * n, (r + 1) * n));
       return out;
     }
     case 'dense': {
