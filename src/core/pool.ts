@@ -66,6 +66,11 @@ function key(dtype: DType, n: number): string {
   return `${dtype}:${n}`;
 }
 
+/** The scope supplying tensor buffers right now (null outside any). */
+export function currentScope(): BufferScope | null {
+  return active;
+}
+
 /** Zero-filled storage for a new tensor: from the active scope if there is one. */
 export function allocTensorData(dtype: DType, n: number): FloatArray {
   return active ? active.alloc(dtype, n) : allocArray(dtype, n);

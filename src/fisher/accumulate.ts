@@ -18,16 +18,16 @@ import { getBackend } from '../core/backends/index.js';
 import { Unary } from '../core/backend.js';
 import { castArray, type DType, type FloatArray } from '../core/dtype.js';
 import { fail } from '../core/errors.js';
-import { allocTensorData } from '../core/pool.js';
+import { BufferScope, allocTensorData } from '../core/pool.js';
 import type { Rng } from '../core/rng.js';
 import { Tensor } from '../core/tensor.js';
 import * as F from '../autodiff/ops.js';
 import { grad, hvp } from '../autodiff/grad.js';
 import type { Likelihood } from '../likelihoods/likelihood.js';
-import { activationOp, type Activation } from '../nn/layers.js';
+import { Dense, activationOp, type Activation } from '../nn/layers.js';
 import type { Sequential } from '../nn/sequential.js';
 import {
-  accumulateGram, accumulateKfacA, accumulateKfacG, accumulateSquares, addWeightedSquaredInputs, capture, columnDeltas,
+  accumulateGram, accumulateKfacA, accumulateKfacG, accumulateSquares, addSquaredColumns, addWeightedSquaredInputs, capture, columnDeltas,
   curvedActivations, perSampleGrads, spatialSize, type Capture, type ParamLayerInfo,
 } from './engine.js';
 import { explicitRulesCover, layerInput } from './rules.js';
@@ -98,15 +98,59 @@ export interface BatchSpec {
   rng?: Rng;
 }
 
-/** Adds R stacked columns' contributions (the layers below `at`, or only `only`) with per-row weights w [R·B]. */
+/**
+ * Scratch budget (elements) for the stacked cotangents of one chunk of columns, summed over the
+ * layers they are kept for. Bounds the memory of many columns (C − 1 for a C-class softmax) at
+ * large batches; the chunks share the forward pass and, for the diagonal, the final gemm.
+ */
+export const COLUMN_CHUNK_ELEMENTS = 1 << 19;
+
+/**
+ * Adds R stacked columns' contributions (the layers below `at`, or only `only`) with per-row
+ * weights w [R·B], in chunks of columns that fit COLUMN_CHUNK_ELEMENTS; each chunk's scratch is
+ * recycled before the next.
+ */
 function addColumns(acc: RawAccumulator, cap: Capture, at: number, cot: FloatArray, R: number, w: FloatArray | null, only?: ParamLayerInfo): void {
+  const B = cap.batch;
+  const layers = acc.layers.filter((l) => l.index < at && (only === undefined || l.index === only.index));
+  if (layers.length === 0 || R === 0) return;
+  const per = cot.length / R;
+  const kept = layers.reduce((s, l) => s + cap.outs[l.index + 1]!.size, 0);
+  const chunks = Math.ceil(R / Math.max(1, Math.floor(COLUMN_CHUNK_ELEMENTS / kept)));
+  const Rc = Math.ceil(R / chunks);
+  // Partial sums over the chunks in the capture's precision, added to the float64 result once:
+  // dense layers' diagonal Σ w·δ² (then one gemm with a²), and KFAC's G.
+  const sums = new Map<number, FloatArray>();
+  if (acc.kind === 'diag') for (const l of layers) if (l.layer instanceof Dense) sums.set(l.index, allocTensorData(cap.precision, cap.outs[l.index + 1]!.size));
+  if (acc.kind === 'kfac') for (const l of layers) sums.set(l.index, allocTensorData(cap.precision, acc.kfac![acc.layers.indexOf(l)]!.G.length));
+  const scope = chunks > 1 ? new BufferScope() : null;
+  for (let r0 = 0; r0 < R; r0 += Rc) {
+    const n = Math.min(Rc, R - r0);
+    const wc = w ? w.subarray(r0 * B, (r0 + n) * B) : null;
+    const run = (): void => addColumnChunk(acc, cap, at, cot.subarray(r0 * per, (r0 + n) * per), n, wc, sums, only);
+    if (scope) { scope.run(run); scope.recycle(); } else run();
+  }
+  for (const l of layers) {
+    const S = sums.get(l.index);
+    if (!S) continue;
+    if (acc.kind === 'diag') addWeightedSquaredInputs(cap, l, S, acc.diag!.subarray(l.offset, l.offset + l.size));
+    else { const G = acc.kfac![acc.layers.indexOf(l)]!.G; for (let i = 0; i < G.length; i++) G[i]! += S[i]!; }
+  }
+}
+
+function addColumnChunk(acc: RawAccumulator, cap: Capture, at: number, cot: FloatArray, R: number, w: FloatArray | null, sums: Map<number, FloatArray>, only?: ParamLayerInfo): void {
   const deltas = columnDeltas(cap, at, cot, R, only);
   const below = acc.layers.filter((l) => deltas.has(l.index));
   const B = cap.batch;
   if (acc.kind === 'diag') {
-    for (const l of below) accumulateSquares(cap, l, deltas.get(l.index)!, R, w, acc.diag!.subarray(l.offset, l.offset + l.size));
+    for (const l of below) {
+      const S = sums.get(l.index);
+      if (S) addSquaredColumns(cap, l, deltas.get(l.index)!, R, w, S);
+      else accumulateSquares(cap, l, deltas.get(l.index)!, R, w, acc.diag!.subarray(l.offset, l.offset + l.size));
+    }
   } else if (acc.kind === 'kfac') {
-    for (const l of below) accumulateKfacG(cap, l, deltas.get(l.index)!, R, w, acc.kfac![acc.layers.indexOf(l)]!.G);
+    // KFAC columns are never weighted: Î2 and the Hessian are refused for KFAC up front.
+    for (const l of below) accumulateKfacG(cap, l, deltas.get(l.index)!, R, sums.get(l.index)!);
   } else {
     for (let r = 0; r < R; r++) {
       const wr = w ? w.subarray(r * B, (r + 1) * B) : null;

@@ -14,8 +14,8 @@
  */
 import { getBackend } from '../core/backends/index.js';
 import { Binary } from '../core/backend.js';
-import { castArray, type DType, type FloatArray } from '../core/dtype.js';
-import { allocTensorData } from '../core/pool.js';
+import { allocArray, castArray, type DType, type FloatArray } from '../core/dtype.js';
+import { BufferScope, allocTensorData, currentScope } from '../core/pool.js';
 import { noGrad } from '../autodiff/tape.js';
 import { fail } from '../core/errors.js';
 import { gemmStridedBatched } from '../core/linalg.js';
@@ -73,6 +73,13 @@ export interface Capture {
   cols: Map<number, { cols: FloatArray; geom: Conv2dGeometry }>;
   /** Per-batch derived arrays (converted weights, squared inputs, pooling winners). */
   cache: Map<string, unknown>;
+  /** The buffer scope of the batch: cached arrays come from it even when a nested scope is active. */
+  scope: BufferScope | null;
+}
+
+/** Zeroed storage that lives as long as the batch (for cap.cache), whatever scope is active. */
+export function allocPerBatch(cap: Capture, n: number): FloatArray {
+  return cap.scope ? cap.scope.alloc(cap.precision, n) : allocArray(cap.precision, n);
 }
 
 export interface CaptureOptions {
@@ -92,7 +99,7 @@ export function capture(model: Sequential, x: Tensor, opts: CaptureOptions = {})
   const cols = new Map<number, { cols: FloatArray; geom: Conv2dGeometry }>();
   const last = outs[outs.length - 1]!;
   const h = last.rank === 2 ? last : new Tensor(last.data, [batch, last.size / batch], last.requiresGrad, last.node);
-  const cap: Capture = { model, batch, outs, layers, h, precision, recorded: record, inputs, cols, cache: new Map() };
+  const cap: Capture = { model, batch, outs, layers, h, precision, recorded: record, inputs, cols, cache: new Map(), scope: currentScope() };
   for (const info of layers) {
     const a = layerInput(cap, info.index);
     inputs.set(info.index, a);
@@ -113,7 +120,7 @@ export function squaredInput(cap: Capture, info: ParamLayerInfo): FloatArray {
   const hit = cap.cache.get(key) as FloatArray | undefined;
   if (hit) return hit;
   const src = info.layer instanceof Dense ? cap.inputs.get(info.index)! : cap.cols.get(info.index)!.cols;
-  const sq = allocTensorData(cap.precision, src.length);
+  const sq = allocPerBatch(cap, src.length);
   getBackend().binary(Binary.mul, src, src, sq);
   cap.cache.set(key, sq);
   return sq;
@@ -223,10 +230,13 @@ function gemmInto(transA: boolean, transB: boolean, m: number, n: number, k: num
   for (let i = 0; i < m * n; i++) acc[i]! += tmp[i]!;
 }
 
-/** acc += AᵀA for A stored k×n into an n×n window of acc with row stride ldc (symmetric kernel: half the multiply-adds of gemm). */
-function gramInto(n: number, k: number, a: FloatArray, lda: number, acc: Float64Array, ldc = n): void {
+/**
+ * acc += AᵀA for A stored k×n into an n×n window of acc with row stride ldc (symmetric kernel:
+ * half the multiply-adds of gemm). acc may be float64 or A's own dtype (a per-batch partial sum).
+ */
+export function gramInto(n: number, k: number, a: FloatArray, lda: number, acc: FloatArray, ldc = n): void {
   const be = getBackend();
-  if (a instanceof Float64Array) {
+  if ((a instanceof Float64Array) === (acc instanceof Float64Array)) {
     be.syrk(n, k, 1, a, 0, lda, 1, acc, 0, ldc);
     return;
   }
@@ -245,20 +255,7 @@ export function accumulateSquares(cap: Capture, info: ParamLayerInfo, delta: Flo
   const { out, inW, hasBias } = layerDims(info);
   if (info.layer instanceof Dense) {
     const S = allocTensorData(cap.precision, B * out);
-    const n = B * out;
-    if (w) {
-      for (let r = 0; r < R; r++) {
-        const o = r * n;
-        for (let b = 0; b < B; b++) {
-          const wb = w[r * B + b]!;
-          if (wb === 0) continue;
-          for (let j = 0; j < out; j++) { const d = delta[o + b * out + j]!; S[b * out + j]! += wb * d * d; }
-        }
-      }
-    } else {
-      // The R column blocks are the rows of an [R, B·out] matrix: one pass sums their squares.
-      getBackend().sumSquaredRows(delta.subarray(0, R * n), R, n, 0, S);
-    }
+    addSquaredColumns(cap, info, delta, R, w, S);
     addWeightedSquaredInputs(cap, info, S, acc);
     return;
   }
@@ -280,6 +277,26 @@ export function accumulateSquares(cap: Capture, info: ParamLayerInfo, delta: Flo
     }
   }
   if (sums) for (let i = 0; i < info.size; i++) acc[i]! += sums[i]!;
+}
+
+/** S_bj += Σ_r w_rb δ_rbj² for a dense layer (S is [B, out]; w null means all ones). */
+export function addSquaredColumns(cap: Capture, info: ParamLayerInfo, delta: FloatArray, R: number, w: FloatArray | null, S: FloatArray): void {
+  const B = cap.batch;
+  const out = (info.layer as Dense).nout;
+  const n = B * out;
+  if (!w) {
+    // The R column blocks are the rows of an [R, B·out] matrix: one pass sums their squares.
+    getBackend().sumSquaredRows(delta.subarray(0, R * n), R, n, 1, S);
+    return;
+  }
+  for (let r = 0; r < R; r++) {
+    const o = r * n;
+    for (let b = 0; b < B; b++) {
+      const wb = w[r * B + b]!;
+      if (wb === 0) continue;
+      for (let j = 0; j < out; j++) { const d = delta[o + b * out + j]!; S[b * out + j]! += wb * d * d; }
+    }
+  }
 }
 
 /**
@@ -326,8 +343,8 @@ export function accumulateGram(grads: FloatArray, rows: number, size: number, w:
 
 /**
  * KFAC factors of one layer for this batch: `A` += Σ over samples (and, for conv, positions) of
- * ā āᵀ with ā = (a, 1) when the layer has a bias; `G` += Σ_r Σ_b w_rb Σ_positions δ δᵀ over
- * R stacked columns.
+ * ā āᵀ with ā = (a, 1) when the layer has a bias; `G` += Σ_r Σ_b Σ_positions δ δᵀ over R
+ * stacked columns (G float64, or a partial sum in the capture's precision).
  */
 export function accumulateKfacA(cap: Capture, info: ParamLayerInfo, A: Float64Array): void {
   const { inW, hasBias } = layerDims(info);
@@ -353,7 +370,7 @@ export function accumulateKfacA(cap: Capture, info: ParamLayerInfo, A: Float64Ar
   }
 }
 
-export function accumulateKfacG(cap: Capture, info: ParamLayerInfo, delta: FloatArray, R: number, w: FloatArray | null, G: Float64Array): void {
+export function accumulateKfacG(cap: Capture, info: ParamLayerInfo, delta: FloatArray, R: number, G: FloatArray): void {
   const { out } = layerDims(info);
   const P = spatialSize(cap, info);
   const count = R * cap.batch * P;
@@ -363,13 +380,7 @@ export function accumulateKfacG(cap: Capture, info: ParamLayerInfo, delta: Float
     rows = allocTensorData(cap.precision, count * out);
     for (let s = 0; s < R * cap.batch; s++) for (let j = 0; j < out; j++) for (let p = 0; p < P; p++) rows[(s * P + p) * out + j] = delta[(s * out + j) * P + p]!;
   }
-  let weighted = rows;
-  if (w) {
-    weighted = allocTensorData(cap.precision, rows.length);
-    for (let r = 0; r < count; r++) { const wb = w[Math.floor(r / P)]!; for (let j = 0; j < out; j++) weighted[r * out + j] = rows[r * out + j]! * wb; }
-  }
-  if (w) gemmInto(true, false, out, out, count, weighted, out, rows, out, G);
-  else gramInto(out, count, rows, out, G);
+  gramInto(out, count, rows, out, G);
 }
 
 /** Number of spatial positions of a conv layer's output (1 for dense): the KFC scaling. */

@@ -23,7 +23,7 @@ import { fail } from '../core/errors.js';
 import { allocTensorData } from '../core/pool.js';
 import { convGeometry, poolWindows } from '../autodiff/ops.js';
 import { Activation, AvgPool2d, Conv2d, Dense, MaxPool2d, activationOp, type Layer } from '../nn/layers.js';
-import type { Capture } from './engine.js';
+import { allocPerBatch, type Capture } from './engine.js';
 
 /** Layers the stacked walker has a rule for. */
 export function hasExplicitRule(layer: Layer): boolean {
@@ -82,7 +82,7 @@ export function activationDerivative(cap: Capture, i: number, order: number): Fl
   if (hit) return hit;
   const act = cap.model.layers[i] as Activation;
   const u = layerInput(cap, i);
-  const d = allocTensorData(cap.precision, u.length);
+  const d = allocPerBatch(cap, u.length);
   const be = getBackend();
   if (order === 2 && (act.fn === 'sigmoid' || act.fn === 'tanh')) {
     const y = layerInput(cap, i + 1);
@@ -102,7 +102,7 @@ function activationDerivativeSquared(cap: Capture, i: number): FloatArray {
   const hit = cap.cache.get(key) as FloatArray | undefined;
   if (hit) return hit;
   const d1 = activationDerivative(cap, i, 1);
-  const sq = allocTensorData(cap.precision, d1.length);
+  const sq = allocPerBatch(cap, d1.length);
   getBackend().binary(Binary.mul, d1, d1, sq);
   cap.cache.set(key, sq);
   return sq;
