@@ -17,11 +17,14 @@ export class BufferScope {
   private owned: FloatArray[] = [];
   private readonly free = new Map<string, FloatArray[]>();
 
-  /** A zero-filled array of `n` elements owned by this scope. */
-  alloc(dtype: DType, n: number): FloatArray {
+  /**
+   * An array of `n` elements owned by this scope: zero-filled, or with `zero` false, holding
+   * whatever a previous user left (for outputs a kernel overwrites entirely).
+   */
+  alloc(dtype: DType, n: number, zero = true): FloatArray {
     const list = this.free.get(key(dtype, n));
     const reused = list?.pop();
-    const a = reused ? reused.fill(0) : allocArray(dtype, n);
+    const a = reused ? (zero ? reused.fill(0) : reused) : allocArray(dtype, n);
     this.owned.push(a);
     return a;
   }
@@ -69,6 +72,14 @@ function key(dtype: DType, n: number): string {
 /** The scope supplying tensor buffers right now (null outside any). */
 export function currentScope(): BufferScope | null {
   return active;
+}
+
+/**
+ * Storage that the caller overwrites entirely before reading (a gemm with beta 0, an im2col):
+ * from the active scope without the zero fill, or fresh.
+ */
+export function allocScratch(dtype: DType, n: number): FloatArray {
+  return active ? active.alloc(dtype, n, false) : allocArray(dtype, n);
 }
 
 /** Zero-filled storage for a new tensor: from the active scope if there is one. */

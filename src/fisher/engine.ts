@@ -15,7 +15,7 @@
 import { getBackend } from '../core/backends/index.js';
 import { Binary } from '../core/backend.js';
 import { allocArray, castArray, type DType, type FloatArray } from '../core/dtype.js';
-import { BufferScope, allocTensorData, currentScope } from '../core/pool.js';
+import { BufferScope, allocScratch, allocTensorData, currentScope } from '../core/pool.js';
 import { noGrad } from '../autodiff/tape.js';
 import { fail } from '../core/errors.js';
 import { gemmStridedBatched } from '../core/linalg.js';
@@ -106,7 +106,7 @@ export function capture(model: Sequential, x: Tensor, opts: CaptureOptions = {})
     if (info.layer instanceof Conv2d) {
       const l = info.layer;
       const geom = convGeometry(outs[info.index]!.shape, l.kernel[0], l.kernel[1], { stride: l.stride, padding: l.padding });
-      const c = allocTensorData(precision, geom.batch * geom.outH * geom.outW * geom.channels * geom.kernelH * geom.kernelW);
+      const c = allocScratch(precision, geom.batch * geom.outH * geom.outW * geom.channels * geom.kernelH * geom.kernelW);
       getBackend().im2col(a, geom, c);
       cols.set(info.index, { cols: c, geom });
     }
@@ -225,7 +225,7 @@ function gemmInto(transA: boolean, transB: boolean, m: number, n: number, k: num
     be.gemm(transA, transB, m, n, k, 1, a, 0, lda, b, 0, ldb, 1, acc, 0, n);
     return;
   }
-  const tmp = allocTensorData('float32', m * n);
+  const tmp = allocScratch('float32', m * n);
   be.gemm(transA, transB, m, n, k, 1, a, 0, lda, b, 0, ldb, 0, tmp, 0, n);
   for (let i = 0; i < m * n; i++) acc[i]! += tmp[i]!;
 }
@@ -240,7 +240,7 @@ export function gramInto(n: number, k: number, a: FloatArray, lda: number, acc: 
     be.syrk(n, k, 1, a, 0, lda, 1, acc, 0, ldc);
     return;
   }
-  const tmp = allocTensorData('float32', n * n);
+  const tmp = allocScratch('float32', n * n);
   be.syrk(n, k, 1, a, 0, lda, 0, tmp, 0, n);
   for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) acc[i * ldc + j]! += tmp[i * n + j]!;
 }
@@ -318,7 +318,7 @@ export function addWeightedSquaredInputs(cap: Capture, info: ParamLayerInfo, S: 
   }
   const P = spatialSize(cap, info);
   // [B, Co, P] → [Co, B·P] so the sum over samples and positions is one gemm with cols² [B·P, inW].
-  const St = allocTensorData(cap.precision, out * B * P);
+  const St = allocScratch(cap.precision, out * B * P);
   for (let b = 0; b < B; b++) for (let j = 0; j < out; j++) for (let p = 0; p < P; p++) St[j * B * P + b * P + p] = S[(b * out + j) * P + p]!;
   gemmInto(false, false, out, inW, B * P, St, B * P, a2, inW, acc);
   if (hasBias) {
@@ -334,7 +334,7 @@ export function addWeightedSquaredInputs(cap: Capture, info: ParamLayerInfo, S: 
 export function accumulateGram(grads: FloatArray, rows: number, size: number, w: FloatArray | null, acc: Float64Array): void {
   let src = grads;
   if (w) {
-    src = allocTensorData(grads instanceof Float64Array ? 'float64' : 'float32', grads.length);
+    src = allocScratch(grads instanceof Float64Array ? 'float64' : 'float32', grads.length);
     for (let b = 0; b < rows; b++) for (let i = 0; i < size; i++) src[b * size + i] = grads[b * size + i]! * w[b]!;
   }
   if (w) gemmInto(true, false, size, size, rows, src, size, grads, size, acc);
@@ -363,7 +363,7 @@ export function accumulateKfacA(cap: Capture, info: ParamLayerInfo, A: Float64Ar
   // column are the column sums of a, the corner the row count (no augmented copy of a).
   gramInto(inW, rows, src, inW, A, n);
   if (hasBias) {
-    const sums = allocTensorData(cap.precision, inW);
+    const sums = allocScratch(cap.precision, inW);
     getBackend().sumRows(src, rows, inW, 0, sums);
     for (let k = 0; k < inW; k++) { A[k * n + inW]! += sums[k]!; A[inW * n + k]! += sums[k]!; }
     A[inW * n + inW]! += rows;
@@ -377,7 +377,7 @@ export function accumulateKfacG(cap: Capture, info: ParamLayerInfo, delta: Float
   let rows = delta;
   if (P > 1) {
     // [R·B, Co, P] → rows (rb, p) of length Co.
-    rows = allocTensorData(cap.precision, count * out);
+    rows = allocScratch(cap.precision, count * out);
     for (let s = 0; s < R * cap.batch; s++) for (let j = 0; j < out; j++) for (let p = 0; p < P; p++) rows[(s * P + p) * out + j] = delta[(s * out + j) * P + p]!;
   }
   gramInto(out, count, rows, out, G);

@@ -20,7 +20,7 @@ import { Binary, Unary, type Conv2dGeometry } from '../core/backend.js';
 import type { FloatArray } from '../core/dtype.js';
 import { castArray } from '../core/dtype.js';
 import { fail } from '../core/errors.js';
-import { allocTensorData } from '../core/pool.js';
+import { allocScratch, allocTensorData } from '../core/pool.js';
 import { convGeometry, poolWindows } from '../autodiff/ops.js';
 import { Activation, AvgPool2d, Conv2d, Dense, MaxPool2d, activationOp, type Layer } from '../nn/layers.js';
 import { allocPerBatch, type Capture } from './engine.js';
@@ -86,7 +86,7 @@ export function activationDerivative(cap: Capture, i: number, order: number): Fl
   const be = getBackend();
   if (order === 2 && (act.fn === 'sigmoid' || act.fn === 'tanh')) {
     const y = layerInput(cap, i + 1);
-    const factor = allocTensorData(cap.precision, u.length);
+    const factor = allocScratch(cap.precision, u.length);
     be.axpby(-2, y, act.fn === 'sigmoid' ? 1 : 0, null, factor);
     be.binary(Binary.mul, activationDerivative(cap, i, 1), factor, d);
   } else {
@@ -159,7 +159,7 @@ export function layerVjp(cap: Capture, i: number, g: FloatArray, R: number, squa
       return g;
     case 'activation': {
       // Elementwise kernels read g[i] before writing out[i], so a scratch g can be overwritten.
-      const out = inPlace ? g : allocTensorData(prec, RB * inSz);
+      const out = inPlace ? g : allocScratch(prec, RB * inSz);
       // φ'(u) (or φ'(u)² for the squared rule) once per batch, then one multiply per column.
       const d = squared ? activationDerivativeSquared(cap, i) : activationDerivative(cap, i, 1);
       const n = B * inSz;
@@ -168,7 +168,7 @@ export function layerVjp(cap: Capture, i: number, g: FloatArray, R: number, squa
     }
     case 'dense': {
       const l = layer as Dense;
-      const out = allocTensorData(prec, RB * l.nin);
+      const out = allocScratch(prec, RB * l.nin);
       if (RB > 0) be.gemm(false, false, RB, l.nin, l.nout, 1, g, 0, l.nout, weightData(cap, l, squared), 0, l.nin, 0, out, 0, l.nin);
       return out;
     }
@@ -183,10 +183,10 @@ export function layerVjp(cap: Capture, i: number, g: FloatArray, R: number, squa
       // overlapping windows) stay within CONV_CHUNK_ELEMENTS.
       if (squared) noSquaredRule(layer.type);
       const w = weightData(cap, l, false);
-      const out = allocTensorData(prec, RB * inSz);
+      const out = allocScratch(prec, RB * inSz);
       const S = Math.max(1, Math.min(RB, Math.floor(CONV_CHUNK_ELEMENTS / (P * inW))));
-      const gt = allocTensorData(prec, S * P * co);
-      const colsG = allocTensorData(prec, S * P * inW);
+      const gt = allocScratch(prec, S * P * co);
+      const colsG = allocScratch(prec, S * P * inW);
       for (let s0 = 0; s0 < RB; s0 += S) {
         const n = Math.min(S, RB - s0);
         for (let s = 0; s < n; s++) {
