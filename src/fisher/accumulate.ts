@@ -218,10 +218,12 @@ function addSecondDerivativeTerm(acc: RawAccumulator, cap: Capture, c: FloatArra
     const oc = outputCurvature(cap, acc.layers, c, 1);
     if (acc.kind === 'diag') {
       for (const l of acc.layers) {
+        const slice = acc.diag!.subarray(l.offset, l.offset + l.size);
         const E = oc.E.get(l.index);
-        if (E) addWeightedSquaredInputs(cap, l, E, acc.diag!.subarray(l.offset, l.offset + l.size));
+        if (E) addWeightedSquaredInputs(cap, l, E, slice);
+        const H = oc.H.get(l.index);
+        if (H) for (let b = 0; b < B; b++) for (let i = 0; i < l.size; i++) slice[i]! += H[b * l.size + i]!;
       }
-      for (const { layer, activation } of oc.leftover) addUnitColumns(acc, cap, layer, activation, oc.D.get(activation)!);
     } else {
       for (const m of curved) for (const l of acc.layers) if (l.index < m) addUnitColumns(acc, cap, l, m, oc.D.get(m)!);
     }

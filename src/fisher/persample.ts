@@ -111,55 +111,40 @@ export function perSampleOutputHessianDiag(model: Sequential, x: Tensor, path: F
   }
   // Fast: D_m and the exact z-Hessian diagonals for all T outputs at once; the per-sample entry
   // of a dense weight is E[a·B + b, j] · a_bk², of a conv weight Σ_p E[a·B + b, j, p] · cols_bpk².
-  const oc = outputCurvature(cap, cap.layers, unitOutputColumns(B, T), T);
+  const oc = outputCurvature(cap, cap.layers, unitOutputColumns(B, T), T, { convPerSample: true });
   for (const l of cap.layers) {
     const E = oc.E.get(l.index);
     if (E) addSquaredInputTerms(cap, l, E, T, P, out);
-  }
-  const byPair = new Map<number, ParamLayerInfo[]>();
-  for (const { layer, activation } of oc.leftover) byPair.set(activation, [...(byPair.get(activation) ?? []), layer]);
-  for (const [m, layers] of byPair) {
-    const D = oc.D.get(m)!;
-    for (const l of layers) addUnitColumnSquares(cap, l, m, D, T, [...Array(T).keys()], P, T, out);
+    const H = oc.H.get(l.index);
+    if (!H) continue;
+    for (let a = 0; a < T; a++) {
+      for (let b = 0; b < B; b++) {
+        const o = (b * T + a) * P + l.offset;
+        const src = (a * B + b) * l.size;
+        for (let i = 0; i < l.size; i++) out[o + i]! += H[src + i]!;
+      }
+    }
   }
   return out;
 }
 
-/** out[b, a, θ of l] += per-sample Σ (E ⊙ squared inputs) for the T stacked columns of E. */
+/** out[b, a, θ of dense layer l] += E[a·B + b, j] · a_bk² (bias: E) for the T stacked columns of E. */
 function addSquaredInputTerms(cap: Capture, l: ParamLayerInfo, E: FloatArray, T: number, P: number, out: Float64Array): void {
   const B = cap.batch;
   const a2 = squaredInput(cap, l);
   const hasBias = l.layer.bias !== null;
-  if (l.layer instanceof Dense) {
-    const nin = l.layer.nin, nout = l.layer.nout;
-    for (let a = 0; a < T; a++) {
-      for (let b = 0; b < B; b++) {
-        const o = (b * T + a) * P + l.offset;
-        const e = (a * B + b) * nout;
-        for (let j = 0; j < nout; j++) {
-          const v = E[e + j]!;
-          if (v === 0) continue;
-          const row = o + j * nin;
-          for (let k = 0; k < nin; k++) out[row + k]! += v * a2[b * nin + k]!;
-          if (hasBias) out[o + nout * nin + j]! += v;
-        }
-      }
-    }
-    return;
-  }
-  // Conv (the activation follows directly): per sample E_b [Co, P] · cols²_b [P, inW].
-  const { geom } = cap.cols.get(l.index)!;
-  const Pos = geom.outH * geom.outW;
-  const co = (l.layer as { outChannels: number }).outChannels;
-  const inW = a2.length / (B * Pos);
-  const tmp = new Float64Array(co * inW);
+  const { nin, nout } = l.layer as Dense;
   for (let a = 0; a < T; a++) {
     for (let b = 0; b < B; b++) {
-      const e = (a * B + b) * co * Pos;
-      getBackend().gemm(false, false, co, inW, Pos, 1, E, e, Pos, a2, b * Pos * inW, inW, 0, tmp, 0, inW);
       const o = (b * T + a) * P + l.offset;
-      for (let i = 0; i < co * inW; i++) out[o + i]! += tmp[i]!;
-      if (hasBias) for (let j = 0; j < co; j++) { let s = 0; for (let p = 0; p < Pos; p++) s += E[e + j * Pos + p]!; out[o + co * inW + j]! += s; }
+      const e = (a * B + b) * nout;
+      for (let j = 0; j < nout; j++) {
+        const v = E[e + j]!;
+        if (v === 0) continue;
+        const row = o + j * nin;
+        for (let k = 0; k < nin; k++) out[row + k]! += v * a2[b * nin + k]!;
+        if (hasBias) out[o + nout * nin + j]! += v;
+      }
     }
   }
 }
