@@ -56,6 +56,8 @@ test('per-sample Jacobians and output-Hessian diagonals match finite differences
   for (const [label, spec] of [
     ['mlp sigmoid', mlpSpec([3, 4, 3, 2], 'sigmoid')],
     ['mlp tanh', mlpSpec([2, 5, 3], 'tanh')],
+    // Three hidden layers: layer 0 and the last tanh are two dense layers apart (unit columns).
+    ['mlp tanh 3 hidden', mlpSpec([2, 4, 3, 3, 2], 'tanh')],
     ['cnn softplus', parseArchitecture('c2k3-c2k2-3', 'softplus', [1, 5, 5])],
   ] as const) {
     const { model, x } = setup(spec, 4);
@@ -82,4 +84,26 @@ test('per-sample gradients sum to the gradient of the summed log-likelihood', ()
   // And each row alone is the gradient for that sample.
   const one = grad(lik.nll(model.forward(new Tensor(x.data.slice(3, 6), [1, 3])), y.subarray(1, 2)), model.parameters()).flatMap((t) => Array.from(t.data));
   assert.ok(maxRelativeError(g.subarray(P, 2 * P).map((v) => -v), one, 1e-9) < 1e-10);
+});
+
+test('fast and reference paths agree within 1e-12 (gradients, Jacobians, output-Hessian diagonals; mlp, deep mlp, cnn)', () => {
+  const lik = makeLikelihood('categorical');
+  for (const [label, spec] of [
+    ['mlp sigmoid', mlpSpec([3, 4, 3, 2], 'sigmoid')],
+    ['mlp tanh 3 hidden', mlpSpec([2, 4, 3, 3, 2], 'tanh')],
+    ['cnn softplus', parseArchitecture('c2k3-m2-c2k2-4-2', 'softplus', [1, 7, 7])],
+  ] as const) {
+    const { model, x, B } = setup(spec, 9);
+    const y = new Int32Array(B).map((_, b) => b % 2);
+    const pairs: [string, Float64Array, Float64Array][] = [
+      ['gradients', perSampleGradients(model, lik, x, y, 'fast'), perSampleGradients(model, lik, x, y, 'reference')],
+      ['Jacobians', perSampleJacobians(model, x, 'fast'), perSampleJacobians(model, x, 'reference')],
+      ['output-Hessian diagonals', perSampleOutputHessianDiag(model, x, 'fast'), perSampleOutputHessianDiag(model, x, 'reference')],
+    ];
+    for (const [what, fast, ref] of pairs) {
+      assert.ok(ref.some((v) => v !== 0), `${label} ${what}: reference all zero`);
+      const e = normwise(fast, ref);
+      assert.ok(e < 1e-12, `${label} ${what}: fast vs reference ${e.toExponential(2)}`);
+    }
+  }
 });
