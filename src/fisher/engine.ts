@@ -252,7 +252,7 @@ export function gramInto(n: number, k: number, a: FloatArray, lda: number, acc: 
  */
 export function accumulateSquares(cap: Capture, info: ParamLayerInfo, delta: FloatArray, R: number, w: FloatArray | null, acc: Float64Array): void {
   const B = cap.batch;
-  const { out, inW, hasBias } = layerDims(info);
+  const { out } = layerDims(info);
   if (info.layer instanceof Dense) {
     const S = allocTensorData(cap.precision, B * out);
     addSquaredColumns(cap, info, delta, R, w, S);

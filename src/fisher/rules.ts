@@ -65,7 +65,11 @@ export function weightData(cap: Capture, layer: Dense | Conv2d, squared: boolean
   if (hit) return hit;
   const d = layer.weight.data;
   let v = (d instanceof Float64Array) === (cap.precision === 'float64') ? d : castArray(d, cap.precision);
-  if (squared) v = v.map((x) => x * x);
+  if (squared) {
+    const sq = allocPerBatch(cap, v.length);
+    getBackend().binary(Binary.mul, v, v, sq);
+    v = sq;
+  }
   cap.cache.set(key, v);
   return v;
 }

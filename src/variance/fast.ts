@@ -35,20 +35,20 @@
  * float32's range (about 1e-38, i.e. |I(θ_i|x)| ≲ 1e-19) are lost.
  */
 import { getBackend } from '../core/backends/index.js';
-import { Binary, Unary } from '../core/backend.js';
-import { castArray, type FloatArray } from '../core/dtype.js';
+import { Binary } from '../core/backend.js';
+import type { FloatArray } from '../core/dtype.js';
 import { BufferScope, allocTensorData } from '../core/pool.js';
-import { gemmStridedBatched } from '../core/linalg.js';
 import { Tensor } from '../core/tensor.js';
 import type { Likelihood } from '../likelihoods/likelihood.js';
 import { CategoricalLikelihood } from '../likelihoods/categorical.js';
 import { IndependentCoordinates } from '../likelihoods/independent.js';
-import { Activation, Dense, activationOp } from '../nn/layers.js';
+import { Activation, Dense } from '../nn/layers.js';
 import type { Sequential } from '../nn/sequential.js';
 import {
-  capture, columnDeltas, curvedActivations, paramLayers, perSampleGrads, spatialSize, squaredInput, type Capture, type ParamLayerInfo,
+  capture, curvedActivations, paramLayers, perSampleGrads, squaredInput, type Capture, type ParamLayerInfo,
 } from '../fisher/engine.js';
-import { explicitRulesCover, layerInput, layerVjp, singlePath } from '../fisher/rules.js';
+import { activationDerivative, backpropStacked, explicitRulesCover } from '../fisher/rules.js';
+import { outputCurvature } from '../fisher/curvature.js';
 
 /** Float64 running sums over inputs, one entry per parameter (the reference path keeps the same). */
 export interface JointSums {
@@ -71,16 +71,6 @@ export function fastVariancesCover(model: Sequential): boolean {
 }
 
 /** Scratch budget of the unit-column route (elements of one stacked cotangent array). */
-const UNIT_CHUNK_ELEMENTS = 1 << 22;
-
-/** Per-layer second-derivative data of the C stacked columns. */
-interface Curvature {
-  /** Dense layers: E [C·B, out], complete (leftover pairs included). */
-  denseE: Map<number, FloatArray>;
-  /** Conv layers: the per-sample Hessian diagonal H [C·B, size]. */
-  convH: Map<number, FloatArray>;
-}
-
 /** Inputs per stacked walk: its C·B-row cotangents are the largest scratch arrays. */
 const WALK_BLOCK = 256;
 
@@ -148,16 +138,16 @@ function addBlock(model: Sequential, lik: Likelihood, x: Tensor, curved: number[
   // One walk gives the δ of every parametric layer and the cotangents at the curved activations.
   const keep = new Set([...cap.layers.map((l) => (l === fused ? l.index + 2 : l.index + 1)), ...curved.map((m) => m + 1)]);
   const C = moments.stacked;
-  const cots = stackedWalk(cap, at, moments.columns, C, keep, Math.min(...keep));
+  const cots = backpropStacked(cap, at, moments.columns, C, { keep, stop: Math.min(...keep) });
   // Piecewise-linear networks have H = 0: no second-derivative work at all.
-  const curvature = curved.length > 0 ? unitCurvature(cap, curved, cots, C) : null;
+  const curvature = curved.length > 0 ? outputCurvature(cap, cap.layers, null, C, { cots, convPerSample: true }) : null;
   for (const info of cap.layers) {
     if (info.layer instanceof Dense) {
       const delta = info === fused ? cots.get(info.index + 2)! : cots.get(info.index + 1)!;
       const scale = info === fused ? activationDerivative(cap, info.index + 1, 1) : null;
-      addDenseLayer(cap, moments, info, delta, scale, curvature?.denseE.get(info.index) ?? null, products.get(info.index)!, sums);
+      addDenseLayer(cap, moments, info, delta, scale, curvature?.E.get(info.index) ?? null, products.get(info.index)!, sums);
     } else {
-      addConvLayer(cap, moments, C, info, cots.get(info.index + 1)!, curvature?.convH.get(info.index) ?? null, sums);
+      addConvLayer(cap, moments, C, info, cots.get(info.index + 1)!, curvature?.H.get(info.index) ?? null, sums);
     }
   }
 }
@@ -424,217 +414,6 @@ function gatheredMoments(lik: Likelihood, h64: Float64Array, B: number, T: numbe
       for (let j = 0; j < count; j++) out[off + j] = m[j]!;
     },
   };
-}
-
-/**
- * backpropStacked (the squared walk with `squared`) without re-evaluating an activation's
- * derivative for every column: φ'(u) is computed once per batch and each column is one
- * elementwise product (the layer rules evaluate φ' per column, which dominates for sigmoid,
- * tanh and softplus at T columns).
- */
-function stackedWalk(cap: Capture, at: number, cot: FloatArray, R: number, keep: ReadonlySet<number>, stop: number, squared = false): Map<number, FloatArray> {
-  const res = new Map<number, FloatArray>();
-  let g = cot;
-  if (keep.has(at)) res.set(at, g);
-  for (let i = at - 1; i >= stop; i--) {
-    const layer = cap.model.layers[i]!;
-    if (layer instanceof Activation) {
-      const d = squared ? squaredDerivative(cap, i) : activationDerivative(cap, i, 1);
-      const out = allocTensorData(cap.precision, R * d.length);
-      const be = getBackend();
-      for (let r = 0; r < R; r++) be.binary(Binary.mul, d, g.subarray(r * d.length, (r + 1) * d.length), out.subarray(r * d.length, (r + 1) * d.length));
-      g = out;
-    } else if (squared && layer instanceof Dense) {
-      // Squared weights by one native product (the layer rules square them elementwise in JS).
-      const w2 = squaredWeights(cap, i, layer);
-      const out = allocTensorData(cap.precision, R * cap.batch * layer.nin);
-      getBackend().gemm(false, false, R * cap.batch, layer.nin, layer.nout, 1, g, 0, layer.nout, w2, 0, layer.nin, 0, out, 0, layer.nin);
-      g = out;
-    } else {
-      g = layerVjp(cap, i, g, R, squared);
-    }
-    if (keep.has(i)) res.set(i, g);
-  }
-  return res;
-}
-
-/** W ⊙ W of dense layer i in the capture's precision, once per batch. */
-function squaredWeights(cap: Capture, i: number, layer: Dense): FloatArray {
-  const key = `variance:w2:${i}`;
-  const hit = cap.cache.get(key) as FloatArray | undefined;
-  if (hit) return hit;
-  const d = layer.weight.data;
-  const w = (d instanceof Float64Array) === (cap.precision === 'float64') ? d : castArray(d, cap.precision);
-  const sq = allocTensorData(cap.precision, w.length);
-  getBackend().binary(Binary.mul, w, w, sq);
-  cap.cache.set(key, sq);
-  return sq;
-}
-
-/** φ'(u)² at the input of activation layer i, once per batch. */
-function squaredDerivative(cap: Capture, i: number): FloatArray {
-  const key = `variance:d1sq:${i}`;
-  const hit = cap.cache.get(key) as FloatArray | undefined;
-  if (hit) return hit;
-  const d = activationDerivative(cap, i, 1);
-  const sq = allocTensorData(cap.precision, d.length);
-  getBackend().binary(Binary.mul, d, d, sq);
-  cap.cache.set(key, sq);
-  return sq;
-}
-
-/** φ^(order)(u) at the input of activation layer i, once per batch. */
-function activationDerivative(cap: Capture, i: number, order: number): FloatArray {
-  const key = `variance:d${order}:${i}`;
-  const hit = cap.cache.get(key) as FloatArray | undefined;
-  if (hit) return hit;
-  const act = cap.model.layers[i] as Activation;
-  const u = layerInput(cap, i);
-  const d = allocTensorData(cap.precision, u.length);
-  const be = getBackend();
-  if (order === 2 && (act.fn === 'sigmoid' || act.fn === 'tanh')) {
-    // From φ' and the forward output y = φ(u), two cheap passes instead of the transcendental
-    // kernel: σ'' = σ'(1 − 2σ), tanh'' = −2 tanh · tanh'. Neither cancels where it matters
-    // (the factor tends to ±1 in the tails), so the result is as accurate as φ'.
-    const y = layerInput(cap, i + 1);
-    const factor = allocTensorData(cap.precision, u.length);
-    if (act.fn === 'sigmoid') be.axpby(-2, y, 1, null, factor);
-    else be.axpby(-2, y, 0, null, factor);
-    be.binary(Binary.mul, activationDerivative(cap, i, 1), factor, d);
-  } else {
-    be.unary(Unary[activationOp(act.fn)], order, act.slope, u, d);
-  }
-  cap.cache.set(key, d);
-  return d;
-}
-
-/**
- * D_m = φ''(u_m) ⊙ ∂h_a/∂φ(u_m) for the C stacked columns, then per layer the diagonal of
- * Σ_m J_mᵀ diag(D_m) J_m (J_m = ∂u_m/∂z_l): directly below an activation it is D_m itself, for a
- * dense layer joined by a single path the squared walk gives it, and every other pair is summed
- * over unit columns of u_m.
- */
-function unitCurvature(cap: Capture, curved: number[], cots: Map<number, FloatArray>, C: number): Curvature {
-  const model = cap.model;
-  const B = cap.batch;
-  const be = getBackend();
-  const res: Curvature = { denseE: new Map(), convH: new Map() };
-  // Dense layers: the exact contributions (read-only, D_m itself directly below m) summed at the
-  // end; the unit-column remainder accumulates in a buffer of its own.
-  const parts = new Map<number, FloatArray[]>();
-  const remainder = new Map<number, FloatArray>();
-  const push = (l: number, add: FloatArray): void => {
-    const list = parts.get(l);
-    if (list) list.push(add);
-    else parts.set(l, [add]);
-  };
-  for (const m of curved) {
-    const second = activationDerivative(cap, m, 2);
-    const n = second.length;
-    const g = cots.get(m + 1)!;
-    const D = allocTensorData(cap.precision, C * n);
-    for (let a = 0; a < C; a++) be.binary(Binary.mul, second, g.subarray(a * n, (a + 1) * n), D.subarray(a * n, (a + 1) * n));
-    for (const l of cap.layers) {
-      if (l.index >= m) continue;
-      if (l.layer instanceof Dense) {
-        if (l.index + 1 === m) push(l.index, D);
-        else if (singlePath(model.layers, l.index + 1, m)) {
-          push(l.index, stackedWalk(cap, m, D, C, new Set([l.index + 1]), l.index + 1, true).get(l.index + 1)!);
-        } else {
-          let rest = remainder.get(l.index);
-          if (!rest) {
-            rest = allocTensorData(cap.precision, C * cap.outs[l.index + 1]!.size);
-            remainder.set(l.index, rest);
-            push(l.index, rest);
-          }
-          addUnitColumns(cap, C, l, m, D, rest);
-        }
-        continue;
-      }
-      if (!res.convH.has(l.index)) res.convH.set(l.index, allocTensorData(cap.precision, C * B * l.size));
-      const H = res.convH.get(l.index)!;
-      if (l.index + 1 === m) addConvDirect(cap, C, l, D, H);
-      else addUnitColumns(cap, C, l, m, D, H);
-    }
-  }
-  for (const [l, list] of parts) {
-    let E = list[0]!;
-    for (let k = 1; k < list.length; k++) {
-      const sum = allocTensorData(cap.precision, E.length);
-      be.binary(Binary.add, E, list[k]!, sum);
-      E = sum;
-    }
-    res.denseE.set(l, E);
-  }
-  return res;
-}
-
-/**
- * A conv layer directly below the activation: its output Hessian is diag(D) over units and
- * positions, so H_b[j, k] = Σ_p D_b[j, p] cols_b[p, k]² (and Σ_p D_b[j, p] for the bias).
- */
-function addConvDirect(cap: Capture, C: number, info: ParamLayerInfo, D: FloatArray, H: FloatArray): void {
-  const B = cap.batch;
-  const { out, inW, hasBias } = convDims(info);
-  const P = spatialSize(cap, info);
-  const cols2 = squaredInput(cap, info);
-  const be = getBackend();
-  for (let a = 0; a < C; a++) {
-    gemmStridedBatched(be, false, false, out, inW, P, 1, D, a * B * out * P, P, cols2, 0, inW, 1, H, a * B * info.size, inW,
-      { count: B, strideA: out * P, strideB: P * inW, strideC: info.size });
-    if (!hasBias) continue;
-    for (let b = 0; b < B; b++) {
-      const src = (a * B + b) * out * P;
-      const dst = (a * B + b) * info.size + out * inW;
-      for (let j = 0; j < out; j++) {
-        let s = 0;
-        for (let p = 0; p < P; p++) s += D[src + j * P + p]!;
-        H[dst + j]! += s;
-      }
-    }
-  }
-}
-
-/**
- * The pairs the layer rules leave over: Σ_k D_{m,k} g_k ⊙ g_k with g_k the gradient of unit k of
- * u_m w.r.t. the layer, by unit cotangents at u_m (chunks of them stacked). For a dense layer
- * g_k = a ⊗ δ⁽ᵏ⁾ and the sum is added to E [C·B, out]; for a conv layer to H [C·B, size].
- */
-function addUnitColumns(cap: Capture, C: number, l: ParamLayerInfo, m: number, D: FloatArray, target: FloatArray): void {
-  const B = cap.batch;
-  const units = D.length / (C * B);
-  const widest = Math.max(...cap.outs.slice(l.index + 1, m + 1).map((t) => t.size / B));
-  const chunk = Math.max(1, Math.floor(UNIT_CHUNK_ELEMENTS / (B * widest)));
-  const dense = l.layer instanceof Dense;
-  const width = cap.outs[l.index + 1]!.size / B;
-  for (let k0 = 0; k0 < units; k0 += chunk) {
-    const R = Math.min(chunk, units - k0);
-    let any = false;
-    for (let a = 0; a < C * B && !any; a++) for (let r = 0; r < R; r++) if (D[a * units + k0 + r] !== 0) { any = true; break; }
-    if (!any) continue;
-    const cot = allocTensorData(cap.precision, R * B * units);
-    for (let r = 0; r < R; r++) for (let b = 0; b < B; b++) cot[(r * B + b) * units + k0 + r] = 1;
-    const delta = columnDeltas(cap, m, cot, R, l).get(l.index)!;
-    for (let r = 0; r < R; r++) {
-      const k = k0 + r;
-      const g = dense ? delta.subarray(r * B * width, (r + 1) * B * width) : perSampleGrads(cap, l, delta.subarray(r * B * width, (r + 1) * B * width));
-      const n = dense ? width : l.size;
-      for (let a = 0; a < C; a++) {
-        for (let b = 0; b < B; b++) {
-          const d = D[(a * B + b) * units + k]!;
-          if (d === 0) continue;
-          const src = b * n;
-          const dst = (a * B + b) * n;
-          for (let i = 0; i < n; i++) { const v = g[src + i]!; target[dst + i]! += d * v * v; }
-        }
-      }
-    }
-  }
-}
-
-function convDims(info: ParamLayerInfo): { out: number; inW: number; hasBias: boolean } {
-  const l = info.layer as { outChannels: number; inChannels: number; kernel: [number, number]; bias: unknown };
-  return { out: l.outChannels, inW: l.inChannels * l.kernel[0] * l.kernel[1], hasBias: l.bias !== null };
 }
 
 /**
