@@ -23,6 +23,7 @@ import type { Likelihood } from '../likelihoods/likelihood.js';
 import { checkLikelihoodFits } from '../likelihoods/index.js';
 import type { Sequential } from '../nn/sequential.js';
 import { perSampleJacobians, perSampleOutputHessianDiag } from '../fisher/persample.js';
+import type { FisherPath } from '../fisher/accumulate.js';
 import { BufferScope } from '../core/pool.js';
 import { addJointSums, fastVariancesCover, newJointSums } from './fast.js';
 
@@ -44,12 +45,13 @@ export interface InputVariance {
 }
 
 /** Closed forms at each input of `x` ([B, ...]), per single label. */
-export function inputVariances(model: Sequential, lik: Likelihood, x: Tensor): InputVariance[] {
+/** `path` selects the per-sample Jacobian/Hessian route ('reference': autodiff per column, the oracle). */
+export function inputVariances(model: Sequential, lik: Likelihood, x: Tensor, path: FisherPath = 'fast'): InputVariance[] {
   const B = x.shape[0]!;
   const h = Float64Array.from(model.forward(x).data);
   const T = h.length / B;
-  const Jall = perSampleJacobians(model, x);
-  const Hall = perSampleOutputHessianDiag(model, x);
+  const Jall = perSampleJacobians(model, x, path);
+  const Hall = perSampleOutputHessianDiag(model, x, path);
   const P = Jall.length / (B * T);
   const out: InputVariance[] = [];
   for (let b = 0; b < B; b++) {
@@ -141,7 +143,7 @@ export function jointVariances(model: Sequential, lik: Likelihood, data: Dataset
       scope.run(() => addJointSums(model, lik, x, sums, blockScope));
       scope.recycle();
     } else {
-      for (const r of inputVariances(model, lik, new Tensor(batch.inputs, [idx.length, D]))) {
+      for (const r of inputVariances(model, lik, new Tensor(batch.inputs, [idx.length, D]), 'reference')) {
         for (let i = 0; i < P; i++) {
           const f = r.fim[i]!;
           sums.fim[i]! += f;
