@@ -572,6 +572,24 @@ export function conv2d(x: Tensor, w: Tensor, b: Tensor | null, opts: Conv2dOptio
   return permute(reshape(y, [g.batch, g.outH, g.outW, co]), [0, 3, 1, 2]);
 }
 
+/** For each window (rows of `win`, k cells, −1 padded) the flat index of its largest value, the first on ties. */
+export function windowArgmax(x: ArrayLike<number>, win: Int32Array, k: number): Int32Array {
+  const arg = new Int32Array(win.length / k);
+  for (let o = 0; o < arg.length; o++) {
+    let best = -1;
+    let bv = -Infinity;
+    for (let j = 0; j < k; j++) {
+      const i = win[o * k + j]!;
+      if (i >= 0 && (best < 0 || x[i]! > bv)) {
+        best = i;
+        bv = x[i]!;
+      }
+    }
+    arg[o] = best;
+  }
+  return arg;
+}
+
 /** Flat input indices of every pooling window: [N·C·OH·OW, kH·kW], −1 where padded. */
 export function poolWindows(g: Conv2dGeometry): Int32Array {
   const { batch, channels, height, width, kernelH, kernelW, strideH, strideW, padH, padW, outH, outW } = g;
@@ -596,23 +614,7 @@ export function poolWindows(g: Conv2dGeometry): Int32Array {
 
 export function maxPool2d(x: Tensor, kernel: number, opts: Conv2dOptions = {}): Tensor {
   const g = convGeometry(x.shape, kernel, kernel, { stride: opts.stride ?? kernel, padding: opts.padding }, 'maxPool2d');
-  const win = poolWindows(g);
-  const k = kernel * kernel;
-  const nOut = win.length / k;
-  const arg = new Int32Array(nOut);
-  const d = x.data;
-  for (let o = 0; o < nOut; o++) {
-    let best = -1;
-    let bv = -Infinity;
-    for (let j = 0; j < k; j++) {
-      const i = win[o * k + j]!;
-      if (i >= 0 && (best < 0 || d[i]! > bv)) {
-        best = i;
-        bv = d[i]!;
-      }
-    }
-    arg[o] = best;
-  }
+  const arg = windowArgmax(x.data, poolWindows(g), kernel * kernel);
   // The derivative of a max is the indicator of the winner: gathering at the argmax is exact.
   return gather(x, arg, [g.batch, g.channels, g.outH, g.outW]);
 }

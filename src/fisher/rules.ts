@@ -21,13 +21,14 @@ import type { FloatArray } from '../core/dtype.js';
 import { castArray } from '../core/dtype.js';
 import { fail } from '../core/errors.js';
 import { allocScratch, allocTensorData } from '../core/pool.js';
-import { convGeometry, poolWindows } from '../autodiff/ops.js';
-import { Activation, AvgPool2d, Conv2d, Dense, MaxPool2d, activationOp, type Layer } from '../nn/layers.js';
+import { convGeometry, poolWindows, windowArgmax } from '../autodiff/ops.js';
+import { Activation, AvgPool2d, Conv2d, Dense, Dropout, Flatten, MaxPool2d, activationOp, type Layer } from '../nn/layers.js';
 import { allocPerBatch, type Capture } from './engine.js';
 
-/** Layers the stacked walker has a rule for. */
+/** Layers the stacked walker has a rule for (by class: a custom Layer may reuse a type name). */
 export function hasExplicitRule(layer: Layer): boolean {
-  return ['dense', 'conv2d', 'activation', 'flatten', 'dropout', 'maxpool2d', 'avgpool2d'].includes(layer.type);
+  return layer instanceof Dense || layer instanceof Conv2d || layer instanceof Activation || layer instanceof Flatten
+    || layer instanceof Dropout || layer instanceof MaxPool2d || layer instanceof AvgPool2d;
 }
 
 /** Whether every layer of the model has an explicit rule (else the reference path is used). */
@@ -121,25 +122,12 @@ function poolGeometry(cap: Capture, i: number, layer: MaxPool2d | AvgPool2d): Co
 }
 
 /** For each pooled output (over the whole batch) the flat input index that won the max. */
-function maxPoolArgmax(cap: Capture, i: number, layer: MaxPool2d): Int32Array {
+export function maxPoolArgmax(cap: Capture, i: number, layer: MaxPool2d): Int32Array {
   const key = `argmax:${i}`;
   const hit = cap.cache.get(key) as Int32Array | undefined;
   if (hit) return hit;
-  const win = poolWindows(poolGeometry(cap, i, layer));
-  const k = layer.kernel * layer.kernel;
-  const n = win.length / k;
-  const x = cap.outs[i]!.data;
-  const arg = new Int32Array(n);
-  // Same tie-breaking as the autodiff op (first maximal cell), so both paths pick one winner.
-  for (let o = 0; o < n; o++) {
-    let best = -1;
-    let bv = -Infinity;
-    for (let j = 0; j < k; j++) {
-      const idx = win[o * k + j]!;
-      if (idx >= 0 && (best < 0 || x[idx]! > bv)) { best = idx; bv = x[idx]!; }
-    }
-    arg[o] = best;
-  }
+  // The autodiff op's own winner selection (first maximal cell), so both paths pick one winner.
+  const arg = windowArgmax(cap.outs[i]!.data, poolWindows(poolGeometry(cap, i, layer)), layer.kernel * layer.kernel);
   cap.cache.set(key, arg);
   return arg;
 }
