@@ -520,33 +520,20 @@ static bool rows_args(napi_env env, napi_value* argv, const char* fn, int outInd
   return true;
 }
 
-#define FNAME "sumRows"
-static napi_value SumRows(napi_env env, napi_callback_info info) {
+/* sumRows / sumSquaredRows(x, rows, cols, beta, out). */
+static napi_value column_sums(napi_env env, napi_callback_info info, const char* FNAME, int squared) {
   ARGS(5);
   Arr x, out;
   size_t rows, cols;
   double beta;
   TRY(rows_args(env, argv, FNAME, 4, 0, false, &x, &rows, &cols, &out));
   TRY(get_double(env, argv[3], FNAME, "beta", &beta));
-  int ok = x.dtype == DT_F32 ? sumRows_f32(x.data, rows, cols, beta, out.data) : sumRows_f64(x.data, rows, cols, beta, out.data);
-  if (!ok) throw_error(env, "TOO_LARGE", "sumRows: out of memory for %zu accumulators", cols);
+  int ok = x.dtype == DT_F32 ? sumRows_f32(x.data, rows, cols, beta, out.data, squared) : sumRows_f64(x.data, rows, cols, beta, out.data, squared);
+  if (!ok) throw_error(env, "TOO_LARGE", "%s: out of memory for %zu accumulators", FNAME, cols);
   return NULL;
 }
-#undef FNAME
-
-#define FNAME "sumSquaredRows"
-static napi_value SumSquaredRows(napi_env env, napi_callback_info info) {
-  ARGS(5);
-  Arr x, out;
-  size_t rows, cols;
-  double beta;
-  TRY(rows_args(env, argv, FNAME, 4, 0, false, &x, &rows, &cols, &out));
-  TRY(get_double(env, argv[3], FNAME, "beta", &beta));
-  int ok = x.dtype == DT_F32 ? sumSquaredRows_f32(x.data, rows, cols, beta, out.data) : sumSquaredRows_f64(x.data, rows, cols, beta, out.data);
-  if (!ok) throw_error(env, "TOO_LARGE", "sumSquaredRows: out of memory for %zu accumulators", cols);
-  return NULL;
-}
-#undef FNAME
+static napi_value SumRows(napi_env env, napi_callback_info info) { return column_sums(env, info, "sumRows", 0); }
+static napi_value SumSquaredRows(napi_env env, napi_callback_info info) { return column_sums(env, info, "sumSquaredRows", 1); }
 
 #define FNAME "sumCols"
 static napi_value SumCols(napi_env env, napi_callback_info info) {

@@ -91,26 +91,15 @@ KERNEL int FN(addRowVectorAct)(const T* X, const T* V, size_t rows, size_t cols,
 }
 
 /* out[c] = beta·out[c] + Σ_r x[r, c], accumulated in double. */
-/* out[c] = beta·out[c] + Σ_r X[r, c]², reading X once (the squared column sums of the Fisher diagonal). */
-KERNEL int FN(sumSquaredRows)(const T* X, size_t rows, size_t cols, double beta, T* out) {
+/* out[c] = beta·out[c] + Σ_r X[r, c] (or Σ_r X[r, c]² with `squared`: the Fisher diagonal's
+ * column sums of squared deltas, reading X once), accumulated in double. */
+KERNEL int FN(sumRows)(const T* X, size_t rows, size_t cols, double beta, T* out, int squared) {
   double* acc = (double*)calloc(cols ? cols : 1, sizeof(double));
   if (!acc) return 0;
   for (size_t r = 0; r < rows; r++) {
     const T* xr = X + r * cols;
-    for (size_t c = 0; c < cols; c++) { const double v = (double)xr[c]; acc[c] += v * v; }
-  }
-  if (beta == 0) for (size_t c = 0; c < cols; c++) out[c] = (T)acc[c];
-  else for (size_t c = 0; c < cols; c++) out[c] = (T)(beta * (double)out[c] + acc[c]);
-  free(acc);
-  return 1;
-}
-
-KERNEL int FN(sumRows)(const T* X, size_t rows, size_t cols, double beta, T* out) {
-  double* acc = (double*)calloc(cols ? cols : 1, sizeof(double));
-  if (!acc) return 0;
-  for (size_t r = 0; r < rows; r++) {
-    const T* xr = X + r * cols;
-    for (size_t c = 0; c < cols; c++) acc[c] += (double)xr[c];
+    if (squared) for (size_t c = 0; c < cols; c++) { const double v = (double)xr[c]; acc[c] += v * v; }
+    else for (size_t c = 0; c < cols; c++) acc[c] += (double)xr[c];
   }
   if (beta == 0) for (size_t c = 0; c < cols; c++) out[c] = (T)acc[c];
   else for (size_t c = 0; c < cols; c++) out[c] = (T)(beta * (double)out[c] + acc[c]);
