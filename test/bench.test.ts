@@ -72,7 +72,7 @@ test('Fisher bench: configs, flags and target marks', () => {
   const base = {
     backend: 'native', model: 'mlp', dtype: 'float32', batch: 1024, architecture: '784-512-256-10', inputShape: [784], params: 1,
     gradPassMs: 10, gradPassReps: 5, gradPassMedians: [10, 11], gradGflop: 1, gradGflops: 100, gemmPeakGflops: 250, gemmPeakSize: 1024, passOfPeak: 0.4, timings: {},
-    i1Diag: 1.5, exactDiag: 3.2, exactDiagV1V2: { skipped: 'too slow', reason: 'too-slow' }, kfacFactors: 2, fisherVectorProduct: 2.5, perSampleGradients: 100,
+    i1Diag: 1.5, exactDiag: 3.2, exactDiagV1V2: { skipped: 'too slow', reason: 'too-slow' }, kfacFactors: 2, kfacFactorsMC: 2.6, fisherVectorProduct: 2.5, perSampleGradients: 100,
   } as const;
   const rows = [
     { ...base, activation: 'relu', i2Diag: { skipped: 'n/a', reason: 'not-applicable' } },
@@ -81,7 +81,7 @@ test('Fisher bench: configs, flags and target marks', () => {
   const marks = Object.fromEntries(checkTargets(rows).map((c) => [c.name, c.pass]));
   assert.deepEqual(marks, {
     'Î1 diag (relu)': true, 'exact diag (relu)': false, 'exact+V1+V2 (relu)': false, 'Î2 diag (sigmoid)': false,
-    'KFAC (relu)': true, 'F·v (relu)': true, 'gradient pass of gemm peak': false,
+    'KFAC (relu)': true, 'KFAC MC (relu)': false, 'F·v (relu)': true, 'gradient pass of gemm peak': false,
   });
   assert.ok(checkTargets(rows.map((r) => ({ ...r, batch: 256 }))).every((c) => c.pass === null));
 });
