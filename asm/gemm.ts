@@ -37,16 +37,22 @@ const PACKED_B_F32: i32 = ((NC_F32 + NR_F32 - 1) / NR_F32) * NR_F32 * KC_F32;
 const PACKED_A_F64: i32 = ((MC_F64 + MR_F64 - 1) / MR_F64) * MR_F64 * KC_F64;
 const PACKED_B_F64: i32 = ((NC_F64 + NR_F64 - 1) / NR_F64) * NR_F64 * KC_F64;
 
-/** Bytes of packing workspace gemm_f32 needs at `work` (packed A block, then packed B block). */
+// Scratch tile for partial edge tiles (the micro-kernel always computes a full tile). It lives
+// in the caller's workspace, not in static data, because the multi-threaded backend runs one
+// gemm per thread over the same shared memory, each with its own workspace.
+const TILE_BYTES_F32: i32 = MR_F32 * NR_F32 * 4;
+const TILE_BYTES_F64: i32 = MR_F64 * NR_F64 * 8;
+
+/**
+ * Bytes of workspace gemm_f32 needs at `work` (packed A block, packed B block, edge tile).
+ * `work` must be 16-byte aligned. Threads sharing one memory each need their own workspace.
+ */
 export function gemmWorkBytes_f32(): i32 {
-  return (PACKED_A_F32 + PACKED_B_F32) * 4;
+  return (PACKED_A_F32 + PACKED_B_F32) * 4 + TILE_BYTES_F32;
 }
 export function gemmWorkBytes_f64(): i32 {
-  return (PACKED_A_F64 + PACKED_B_F64) * 8;
+  return (PACKED_A_F64 + PACKED_B_F64) * 8 + TILE_BYTES_F64;
 }
-
-// Scratch tile for partial edge tiles (the micro-kernel always computes a full tile).
-const TILE: usize = memory.data(MR_F32 * NR_F32 * 4, 16); // also holds a 4×4 f64 tile (128 bytes)
 
 // @ts-ignore: decorator
 @inline function madd_f32(a: v128, b: v128, c: v128): v128 {
@@ -158,7 +164,7 @@ function packB_f32(transB: bool, b: usize, ldb: i32, p0: i32, j0: i32, kc: i32, 
  * columns). Kept as its own function (not inlined) so the engine's optimizing tier picks it up
  * after a few calls even while the first large gemm call is still running.
  */
-function kernel_f32(kc: i32, pa: usize, pb: usize, c: usize, ldcBytes: usize, mr: i32, nr: i32): void {
+function kernel_f32(kc: i32, pa: usize, pb: usize, c: usize, ldcBytes: usize, mr: i32, nr: i32, tile: usize): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
   let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
   let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
@@ -192,14 +198,14 @@ function kernel_f32(kc: i32, pa: usize, pb: usize, c: usize, ldcBytes: usize, mr
     v128.store(c, f32x4.add(v128.load(c), c40)); v128.store(c, f32x4.add(v128.load(c, 16), c41), 16);
     return;
   }
-  v128.store(TILE, c00); v128.store(TILE, c01, 16);
-  v128.store(TILE, c10, 32); v128.store(TILE, c11, 48);
-  v128.store(TILE, c20, 64); v128.store(TILE, c21, 80);
-  v128.store(TILE, c30, 96); v128.store(TILE, c31, 112);
-  v128.store(TILE, c40, 128); v128.store(TILE, c41, 144);
+  v128.store(tile, c00); v128.store(tile, c01, 16);
+  v128.store(tile, c10, 32); v128.store(tile, c11, 48);
+  v128.store(tile, c20, 64); v128.store(tile, c21, 80);
+  v128.store(tile, c30, 96); v128.store(tile, c31, 112);
+  v128.store(tile, c40, 128); v128.store(tile, c41, 144);
   for (let i = 0; i < mr; i++) {
     const row = c + <usize>i * ldcBytes;
-    const t = TILE + (<usize>(i * NR_F32) << 2);
+    const t = tile + (<usize>(i * NR_F32) << 2);
     for (let j = 0; j < nr; j++) store<f32>(row + (<usize>j << 2), load<f32>(row + (<usize>j << 2)) + load<f32>(t + (<usize>j << 2)));
   }
 }
@@ -217,6 +223,7 @@ export function gemm_f32(
   if (k <= 0 || alpha == 0) return;
   const packedA = work;
   const packedB = work + (<usize>PACKED_A_F32 << 2);
+  const tile = packedB + (<usize>PACKED_B_F32 << 2);
   const ldcBytes = <usize>ldc << 2;
   for (let jc = 0; jc < n; jc += NC_F32) {
     const nc = min(NC_F32, n - jc);
@@ -232,7 +239,7 @@ export function gemm_f32(
           const cCol = c + (<usize>(jc + jr) << 2);
           for (let ir = 0; ir < mc; ir += MR_F32) {
             const mr = min(MR_F32, mc - ir);
-            kernel_f32(kc, packedA + (<usize>(ir * kc) << 2), pb, cCol + <usize>(ic + ir) * ldcBytes, ldcBytes, mr, nr);
+            kernel_f32(kc, packedA + (<usize>(ir * kc) << 2), pb, cCol + <usize>(ic + ir) * ldcBytes, ldcBytes, mr, nr, tile);
           }
         }
       }
@@ -308,7 +315,7 @@ function packB_f64(transB: bool, b: usize, ldb: i32, p0: i32, j0: i32, kc: i32, 
 }
 
 /** 4×4 float64 tile: 8 f64x2 accumulators (not unrolled, as for float32). */
-function kernel_f64(kc: i32, pa: usize, pb: usize, c: usize, ldcBytes: usize, mr: i32, nr: i32): void {
+function kernel_f64(kc: i32, pa: usize, pb: usize, c: usize, ldcBytes: usize, mr: i32, nr: i32, tile: usize): void {
   let c00 = f64x2.splat(0), c01 = f64x2.splat(0);
   let c10 = f64x2.splat(0), c11 = f64x2.splat(0);
   let c20 = f64x2.splat(0), c21 = f64x2.splat(0);
@@ -337,13 +344,13 @@ function kernel_f64(kc: i32, pa: usize, pb: usize, c: usize, ldcBytes: usize, mr
     v128.store(c, f64x2.add(v128.load(c), c30)); v128.store(c, f64x2.add(v128.load(c, 16), c31), 16);
     return;
   }
-  v128.store(TILE, c00); v128.store(TILE, c01, 16);
-  v128.store(TILE, c10, 32); v128.store(TILE, c11, 48);
-  v128.store(TILE, c20, 64); v128.store(TILE, c21, 80);
-  v128.store(TILE, c30, 96); v128.store(TILE, c31, 112);
+  v128.store(tile, c00); v128.store(tile, c01, 16);
+  v128.store(tile, c10, 32); v128.store(tile, c11, 48);
+  v128.store(tile, c20, 64); v128.store(tile, c21, 80);
+  v128.store(tile, c30, 96); v128.store(tile, c31, 112);
   for (let i = 0; i < mr; i++) {
     const row = c + <usize>i * ldcBytes;
-    const t = TILE + (<usize>(i * NR_F64) << 3);
+    const t = tile + (<usize>(i * NR_F64) << 3);
     for (let j = 0; j < nr; j++) store<f64>(row + (<usize>j << 3), load<f64>(row + (<usize>j << 3)) + load<f64>(t + (<usize>j << 3)));
   }
 }
@@ -357,6 +364,7 @@ export function gemm_f64(
   if (k <= 0 || alpha == 0) return;
   const packedA = work;
   const packedB = work + (<usize>PACKED_A_F64 << 3);
+  const tile = packedB + (<usize>PACKED_B_F64 << 3);
   const ldcBytes = <usize>ldc << 3;
   for (let jc = 0; jc < n; jc += NC_F64) {
     const nc = min(NC_F64, n - jc);
@@ -372,7 +380,7 @@ export function gemm_f64(
           const cCol = c + (<usize>(jc + jr) << 3);
           for (let ir = 0; ir < mc; ir += MR_F64) {
             const mr = min(MR_F64, mc - ir);
-            kernel_f64(kc, packedA + (<usize>(ir * kc) << 3), pb, cCol + <usize>(ic + ir) * ldcBytes, ldcBytes, mr, nr);
+            kernel_f64(kc, packedA + (<usize>(ir * kc) << 3), pb, cCol + <usize>(ic + ir) * ldcBytes, ldcBytes, mr, nr, tile);
           }
         }
       }

@@ -20,7 +20,12 @@ import { setFlagsFromString } from 'node:v8';
 import { Binary, Unary, type Backend, type Conv2dGeometry, type UnaryCode } from '../src/core/backend.js';
 import { availableBackends, backendReport, loadBackend } from '../src/core/backends/index.js';
 import { tsBackend } from '../src/core/backends/ts.js';
-import { WASM_FILES, wasmBackendFromBytes, type WasmVariant } from '../src/core/backends/wasm.js';
+import {
+  WASM_FILES, WASM_SHARED_FILES, initWasmBackend, loadWasmBackend, wasmBackendFromBytes, wasmThreadedBackendFromBytes, type WasmVariant,
+} from '../src/core/backends/wasm.js';
+import {
+  PARALLEL_MIN_MULTIPLY_ADDS, chunkStart, closeJob, enterJob, planGemmSplit, workerExecArgvChoices,
+} from '../src/core/backends/wasm-workers.js';
 import { epsilonOf, type DType, type FloatArray } from '../src/core/dtype.js';
 import { FimkitError } from '../src/core/errors.js';
 import { Rng } from '../src/core/rng.js';
@@ -540,3 +545,250 @@ for (const { label, backend: B } of BACKENDS) {
     });
   });
 }
+
+// ------------------------------------------------------------------ wasm gemm on worker threads
+
+/** Bytes of a built wasm file in dist/wasm, or null when it is missing or does not validate here. */
+function wasmFileBytes(file: string): Uint8Array<ArrayBuffer> | null {
+  const path = fileURLToPath(new URL(`../wasm/${file}`, import.meta.url));
+  if (!existsSync(path)) return null;
+  const bytes = new Uint8Array(readFileSync(path));
+  return WebAssembly.validate(bytes) ? bytes : null;
+}
+
+/** Variants whose plain and shared-memory builds both load here (relaxed needs the flag set above). */
+const THREADED_VARIANTS = (['simd', 'relaxed'] as WasmVariant[]).filter(
+  (v) => wasmFileBytes(WASM_FILES[v]) !== null && wasmFileBytes(WASM_SHARED_FILES[v]) !== null);
+
+/**
+ * One gemm case: random operands (strided storage when asked), C filled with NaN inside the
+ * m×n window when beta = 0 and a sentinel outside it. Returns what each backend leaves in C.
+ */
+function gemmOn(backends: Backend[], rng: Rng, dtype: DType, m: number, n: number, k: number, transA: boolean, transB: boolean,
+  alpha: number, beta: number, strided: boolean): { results: FloatArray[]; want: Float64Array; tol: (i: number) => number } {
+  const aRows = transA ? k : m, aCols = transA ? m : k;
+  const bRows = transB ? n : k, bCols = transB ? k : n;
+  const pad = strided ? 3 : 0;
+  const [aOff, bOff, cOff] = strided ? [5, 2, 7] : [0, 0, 0];
+  const lda = aCols + pad, ldb = bCols + pad, ldc = n + (strided ? 2 : 0);
+  const a = normal(rng, dtype, aOff + (aRows - 1) * lda + aCols + pad);
+  const b = normal(rng, dtype, bOff + (bRows - 1) * ldb + bCols + pad);
+  const cLen = cOff + (m - 1) * ldc + n + 4;
+  const inC = (idx: number): boolean => {
+    const r = Math.floor((idx - cOff) / ldc), col = idx - cOff - r * ldc;
+    return idx >= cOff && r < m && col < n;
+  };
+  const c0 = alloc(dtype, cLen).fill(12345);
+  for (let i = 0; i < cLen; i++) if (inC(i)) c0[i] = beta === 0 ? NaN : rng.normal();
+  const results = backends.map((B) => {
+    const c = c0.slice();
+    B.gemm(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
+    return c;
+  });
+  const a64 = Float64Array.from(a), b64 = Float64Array.from(b);
+  const want = Float64Array.from(c0);
+  tsBackend.gemm(transA, transB, m, n, k, alpha, a64, aOff, lda, b64, bOff, ldb, beta, want, cOff, ldc);
+  const absBound = new Float64Array(cLen);
+  tsBackend.gemm(transA, transB, m, n, k, 1, a64.map(Math.abs), aOff, lda, b64.map(Math.abs), bOff, ldb, 0, absBound, cOff, ldc);
+  const eps = epsilonOf(dtype);
+  const tol = (i: number): number =>
+    inC(i) ? (k + 3) * eps * (Math.abs(alpha) * absBound[i]! + (beta === 0 ? 0 : Math.abs(beta * c0[i]!))) + 1e-300 : 0;
+  return { results, want, tol };
+}
+
+describe('wasm gemm on worker threads', { skip: THREADED_VARIANTS.length === 0 && 'shared-memory wasm builds not built here' }, () => {
+  it('plans: one thread below the threshold, else chunks on tile / cache-line edges that cover C', () => {
+    assert.deepEqual(PARALLEL_MIN_MULTIPLY_ADDS, { float32: 2 ** 22, float64: 2 ** 21 });
+    assert.equal(planGemmSplit(256, 128, 127, true, 2), null, 'float32: 256·128·127 < 2^22');
+    assert.notEqual(planGemmSplit(256, 128, 128, true, 2), null, 'float32: 256·128·128 = 2^22');
+    assert.equal(planGemmSplit(128, 128, 127, false, 2), null, 'float64: 128·128·127 < 2^21');
+    assert.notEqual(planGemmSplit(128, 128, 128, false, 2), null, 'float64: 128·128·128 = 2^21');
+    assert.equal(planGemmSplit(4096, 4096, 4096, true, 1), null, 'one thread');
+    assert.equal(planGemmSplit(9, 2, 1 << 22, true, 2), null, 'one row block of 5 only');
+    const cases: [number, number, number, boolean, number][] = [
+      [128, 128, 128, false, 2], [1024, 1024, 1024, true, 2], [37, 300, 380, true, 2], [12, 8, 44000, true, 2], [9, 1500, 160, false, 3],
+    ];
+    for (const [m, n, k, f32, threads] of cases) {
+      const s = planGemmSplit(m, n, k, f32, threads)!;
+      assert.ok(s !== null, `${m}x${n}x${k} splits`);
+      assert.equal(s.byRows, m >= n);
+      assert.equal(s.dim, m >= n ? m : n);
+      assert.equal(s.unit, s.byRows ? (f32 ? 5 : 4) : (f32 ? 16 : 8));
+      assert.ok(s.chunks >= 2 && s.chunks <= 2 * threads, `${s.chunks} chunks`);
+      assert.equal(chunkStart(0, s.dim, s.chunks, s.unit), 0);
+      assert.equal(chunkStart(s.chunks, s.dim, s.chunks, s.unit), s.dim);
+      for (let i = 1; i < s.chunks; i++) {
+        const at = chunkStart(i, s.dim, s.chunks, s.unit);
+        assert.equal(at % s.unit, 0, `edge ${at} on a ${s.unit} multiple`);
+        assert.ok(at > chunkStart(i - 1, s.dim, s.chunks, s.unit) && at < s.dim, `edge ${i} of ${m}x${n}x${k} inside and increasing`);
+      }
+    }
+  });
+
+  it('a job is joined by the worker or closed to it by the main thread, never both', () => {
+    const slot = new Int32Array(new SharedArrayBuffer(4));
+    assert.equal(enterJob(slot, 0, 1), true, 'worker joins job 1');
+    assert.equal(closeJob(slot, 0, 1), true, 'main waits for it');
+    assert.equal(closeJob(slot, 0, 2), false, 'job 2 done before the worker woke: closed');
+    assert.equal(slot[0], -2);
+    assert.equal(enterJob(slot, 0, 2), false, 'the late worker stays out of job 2');
+    assert.equal(enterJob(slot, 0, 3), true, 'and joins job 3');
+    assert.equal(closeJob(slot, 0, 3), true);
+    // A worker that slept through a closed job joins the next one.
+    assert.equal(closeJob(slot, 0, 4), false);
+    assert.equal(enterJob(slot, 0, 5), true);
+  });
+
+  for (const variant of THREADED_VARIANTS) {
+    describe(variant, () => {
+      const single = wasmBackendFromBytes(wasmFileBytes(WASM_FILES[variant])!, variant);
+      const shared = wasmFileBytes(WASM_SHARED_FILES[variant])!;
+      const two = wasmThreadedBackendFromBytes(shared, variant, 2);
+      const three = wasmThreadedBackendFromBytes(shared, variant, 3);
+
+      it('starts its workers and says so', () => {
+        assert.equal(two.name, 'wasm');
+        assert.equal(two.threads, 2);
+        assert.match(two.description, /2 threads \(gemms from 2\^22 float32 \/ 2\^21 float64 multiply-adds shared with 1 worker thread\)/);
+        assert.equal(three.threads, 3);
+        assert.match(three.description, /3 threads .*2 worker threads/);
+        assert.equal(wasmThreadedBackendFromBytes(shared, variant, 1).threads, 1);
+        assert.match(single.description, /, 1 thread$/);
+      });
+
+      // Above both thresholds: row splits (m ≥ n, including a 12-row C cut in two or three and a
+      // tall thin one) and column splits (including a 9-row C). Between them (split in float64
+      // only) and below both: one thread.
+      const shapes: [number, number, number][] = [
+        [260, 130, 130], [12, 8, 44000], [1000, 3, 1400], [37, 300, 380], [9, 1500, 320],
+        [130, 129, 200], [64, 64, 64], [5, 8, 256],
+      ];
+      for (const dtype of DTYPES) {
+        it(`${dtype}: equals the single-threaded kernels bit for bit (and ts within the rounding bound), all transposes, alpha/beta, strided`, () => {
+          const rng = new Rng(`threaded-gemm-${variant}-${dtype}`);
+          const split = shapes.map(([m, n, k]) => planGemmSplit(m, n, k, dtype === 'float32', 2) !== null);
+          assert.deepEqual(split, [true, true, true, true, true, dtype === 'float64', false, false], 'shapes on both sides of the threshold');
+          for (const [m, n, k] of shapes) {
+            for (const transA of [false, true]) {
+              for (const transB of [false, true]) {
+                for (const [alpha, beta, strided] of [[1, 0, false], [-0.75, 1, true], [1.5, -0.5, true]] as [number, number, boolean][]) {
+                  const tag = `${variant} ${dtype} m=${m} n=${n} k=${k} tA=${transA} tB=${transB} α=${alpha} β=${beta} strided=${strided}`;
+                  const { results: [one, twoC, threeC], want, tol } = gemmOn([single, two, three], rng, dtype, m, n, k, transA, transB, alpha, beta, strided);
+                  assertExact(`2 threads vs 1, ${tag}`, twoC!, one!);
+                  assertExact(`3 threads vs 1, ${tag}`, threeC!, one!);
+                  assertClose(`2 threads vs ts, ${tag}`, twoC!, want, tol);
+                }
+              }
+            }
+          }
+        });
+      }
+
+      it('many consecutive calls (fresh pools included) give the same results as one thread', () => {
+        const rng = new Rng(`threaded-stress-${variant}`);
+        // A pool created just now must take its first job at once (a worker that reads the job
+        // counter after the main thread's first post would sleep through it).
+        for (let i = 0; i < 3; i++) {
+          const fresh = wasmThreadedBackendFromBytes(shared, variant, 2);
+          assert.notEqual(planGemmSplit(256, 256, 100, true, 2), null);
+          const { results: [one, got] } = gemmOn([single, fresh], rng, 'float32', 256, 256, 100, false, false, 1, 0, false);
+          assertExact(`fresh pool ${i}`, got!, one!);
+          assert.equal(fresh.threads, 2);
+        }
+        const a = [normal(rng, 'float32', 256 * 256), normal(rng, 'float64', 256 * 256)];
+        const b = [normal(rng, 'float32', 256 * 256), normal(rng, 'float64', 256 * 256)];
+        const first: FloatArray[] = [];
+        for (let i = 0; i < 200; i++) {
+          // Sizes, dtypes and transposes vary so the chunk plan changes between calls; every 10th
+          // call repeats the first 256³ product of its dtype, whose result must never change.
+          const repeat = i % 10 === 0;
+          const n = repeat ? 256 : 128 + ((i * 37) % 129);
+          const d = repeat ? (i / 10) % 2 : i % 2, transB = repeat || i % 3 === 0;
+          const dt: DType = d === 0 ? 'float32' : 'float64';
+          const c = alloc(dt, n * n), want = alloc(dt, n * n);
+          two.gemm(false, transB, n, n, n, 1, a[d]!, 0, n, b[d]!, 0, n, 0, c, 0, n);
+          if (repeat && first[d] !== undefined) {
+            assertExact(`call ${i} repeats the first ${dt} product`, c, first[d]!);
+          } else if (repeat || i % 7 === 0) {
+            single.gemm(false, transB, n, n, n, 1, a[d]!, 0, n, b[d]!, 0, n, 0, want, 0, n);
+            assertExact(`call ${i} (${dt} n=${n}) vs one thread`, c, want);
+            if (repeat) first[d] = c;
+          }
+        }
+        assert.equal(two.threads, 2, 'no worker failed');
+      });
+
+      it('syrk goes through the threaded gemm and still matches one thread', () => {
+        const rng = new Rng(`threaded-syrk-${variant}`);
+        for (const dtype of DTYPES) {
+          const n = 150, k = 200;
+          assert.notEqual(planGemmSplit(n, n, k, dtype === 'float32', 2), null);
+          const a = normal(rng, dtype, k * n), c1 = alloc(dtype, n * n), c2 = alloc(dtype, n * n);
+          single.syrk(n, k, 1, a, 0, n, 0, c1, 0, n);
+          two.syrk(n, k, 1, a, 0, n, 0, c2, 0, n);
+          assertExact(`syrk ${dtype}`, c2, c1);
+        }
+      });
+    });
+  }
+
+  const indexJs = fileURLToPath(new URL('../src/core/backends/index.js', import.meta.url));
+  /** Runs `code` (an ES module) in a fresh Node; fails the test if it does not exit in time. */
+  function child(env: Record<string, string>, code: string, nodeArgs: string[] = []): { status: number | null; out: string; ms: number } {
+    const t0 = performance.now();
+    const r = spawnSync(process.execPath, [...nodeArgs, '--input-type=module', '-e', code], {
+      env: { ...process.env, FIMKIT_BACKEND: 'wasm', ...env }, encoding: 'utf8', timeout: 30_000,
+    });
+    const ms = performance.now() - t0;
+    assert.equal(r.signal, null, `child killed after ${ms.toFixed(0)} ms (did not exit): ${r.stdout}${r.stderr}`);
+    return { status: r.status, out: `${r.stdout}${r.stderr}`, ms };
+  }
+  // A gemm big enough for the workers (160³ ≥ 2^21 in float64), checked against the plain
+  // definition in the child (small integers: every sum is exact).
+  const runGemm = `
+    const m = await import(${JSON.stringify(indexJs)});
+    const b = m.getBackend();
+    const n = 160, a = new Float64Array(n * n), bm = new Float64Array(n * n), c = new Float64Array(n * n);
+    for (let i = 0; i < n * n; i++) { a[i] = (i % 7) - 3; bm[i] = (i % 5) - 2; }
+    b.gemm(false, false, n, n, n, 1, a, 0, n, bm, 0, n, 0, c, 0, n);
+    let ok = true;
+    for (let i = 0; i < n; i += 13) for (let j = 0; j < n; j += 11) {
+      let s = 0; for (let p = 0; p < n; p++) s += a[i * n + p] * bm[p * n + j];
+      ok &&= s === c[i * n + j];
+    }
+    console.log('THREADS', b.name, b.threads, ok ? 'OK' : 'WRONG');`;
+
+  it('workers inherit the Node options, less those naming the main program after --input-type', () => {
+    assert.deepEqual(workerExecArgvChoices(['--experimental-wasm-relaxed-simd', '-e', 'code']), [undefined]);
+    assert.deepEqual(workerExecArgvChoices(['--input-type=module', '-e', 'code', '--experimental-wasm-relaxed-simd']), [['--experimental-wasm-relaxed-simd'], []]);
+    assert.deepEqual(workerExecArgvChoices(['--import', 'tsx', '--print', 'x', '--input-type', 'module', '--eval=y', '-i']), [['--import', 'tsx'], []]);
+  });
+
+  it('a process that ran a threaded gemm exits by itself, promptly (with or without V8 flags)', () => {
+    for (const nodeArgs of [[], ['--experimental-wasm-relaxed-simd']]) {
+      const r = child({ FIMKIT_THREADS: '2' }, runGemm, nodeArgs);
+      assert.equal(r.status, 0, r.out);
+      assert.match(r.out, /THREADS wasm 2 OK/, `node ${nodeArgs.join(' ')}`);
+      assert.ok(r.ms < 10_000, `exit took ${r.ms.toFixed(0)} ms`);
+    }
+  });
+
+  it('FIMKIT_THREADS sets the worker count (1: none); the default loader and initWasmBackend agree', async () => {
+    assert.match(child({ FIMKIT_THREADS: '1' }, runGemm).out, /THREADS wasm 1 OK/);
+    assert.match(child({ FIMKIT_THREADS: '3' }, runGemm).out, /THREADS wasm 3 OK/);
+    assert.match(child({ FIMKIT_THREADS: 'two' }, runGemm).out, /backend 'wasm' is not available: FIMKIT_THREADS must be an integer/);
+    const loaded = loadWasmBackend();
+    assert.ok(!('reason' in loaded));
+    assert.equal(await initWasmBackend(), loaded, 'Node: initWasmBackend() returns the loaded (threaded) backend');
+  });
+
+  it('falls back to one thread, without error, where workers cannot start', () => {
+    const noShared = child({ FIMKIT_THREADS: '2' }, `delete globalThis.SharedArrayBuffer; ${runGemm}`);
+    assert.equal(noShared.status, 0, noShared.out);
+    assert.match(noShared.out, /THREADS wasm 1 OK/);
+    // Node's permission model without --allow-worker: creating a Worker throws ERR_ACCESS_DENIED.
+    const denied = child({ FIMKIT_THREADS: '2' }, runGemm, ['--experimental-permission', '--allow-fs-read=*']);
+    assert.equal(denied.status, 0, denied.out);
+    assert.match(denied.out, /THREADS wasm 1 OK/);
+  });
+});

@@ -13,16 +13,30 @@
  * synchronous compilation of large modules is not allowed on the main thread): call
  * `await initWasmBackend()` once first; afterwards `loadWasmBackend()` returns that backend.
  * No top-level `node:` imports, so bundlers can include this file.
+ *
+ * Threads (Node): with FIMKIT_THREADS > 1 (default 2, at most the CPU count unless set) the
+ * loader takes the shared-memory build (fimkit-*-shared.wasm) and starts FIMKIT_THREADS − 1
+ * worker threads; gemms of at least PARALLEL_MIN_MULTIPLY_ADDS multiply-adds (2^22 float32,
+ * 2^21 float64) are split between them and the main thread (wasm-workers.ts). If the workers cannot start (no
+ * SharedArrayBuffer, worker_threads denied, ...) the backend runs on one thread, without error.
+ * Browsers stay on one thread: their main thread may not block in Atomics.wait.
  */
 import { Unary, type Backend } from '../backend.js';
 import type { FloatArray } from '../dtype.js';
 import { FimkitError } from '../errors.js';
+import { requestedThreads } from './native.js';
 import { tsBackend } from './ts.js';
+import { GemmWorkerPool, PARALLEL_MIN_MULTIPLY_ADDS, planGemmSplit } from './wasm-workers.js';
 
 export type WasmVariant = 'relaxed' | 'simd';
 export const WASM_FILES: Readonly<Record<WasmVariant, string>> = {
   relaxed: 'fimkit-relaxed.wasm',
   simd: 'fimkit-simd.wasm',
+};
+/** The same kernels importing a shared memory (`env.memory`), for the multi-threaded gemm. */
+export const WASM_SHARED_FILES: Readonly<Record<WasmVariant, string>> = {
+  relaxed: 'fimkit-relaxed-shared.wasm',
+  simd: 'fimkit-simd-shared.wasm',
 };
 
 /** The module's exports (signatures as in asm/*.ts; pointers are byte addresses). */
@@ -52,7 +66,8 @@ interface KernelExports {
 }
 
 const PAGE = 65536;
-const MAX_BYTES = 4 * 1024 * 1024 * 1024 - PAGE; // wasm32 address space
+const MAX_PAGES = 65536; // wasm32 address space (the maximum the shared builds declare)
+const MAX_BYTES = 4 * 1024 * 1024 * 1024 - PAGE;
 
 function isF32(a: FloatArray): a is Float32Array {
   return a instanceof Float32Array;
@@ -99,25 +114,29 @@ function checkMatrix(fn: string, name: string, a: FloatArray, off: number, ld: n
  * The instantiated module plus a bump allocator over its linear memory. Each kernel call
  * resets the allocator, reserves the regions it needs, grows memory once if required, then
  * copies in, computes and copies out: no allocation per call beyond typed-array views.
+ * Layout: static data, one gemm workspace per thread, then the per-call scratch.
  */
 class WasmKernels {
   readonly k: KernelExports;
-  private readonly workBase: number;
+  /** Gemm packing workspace of each thread (index 0: the main thread). */
+  readonly workBases: number[];
   private readonly scratchBase: number;
   private top = 0;
   private f32 = new Float32Array(0);
   private f64 = new Float64Array(0);
 
-  constructor(instance: WebAssembly.Instance) {
+  constructor(instance: WebAssembly.Instance, threads = 1) {
     this.k = instance.exports as unknown as KernelExports;
-    this.workBase = align(this.k.heapBase(), 64);
-    this.scratchBase = align(this.workBase + Math.max(this.k.gemmWorkBytes_f32(), this.k.gemmWorkBytes_f64()), 64);
+    const workBytes = align(Math.max(this.k.gemmWorkBytes_f32(), this.k.gemmWorkBytes_f64()), 64);
+    const first = align(this.k.heapBase(), 64);
+    this.workBases = Array.from({ length: threads }, (_, i) => first + i * workBytes);
+    this.scratchBase = first + threads * workBytes;
     this.reset();
     this.commit();
   }
 
   get work(): number {
-    return this.workBase;
+    return this.workBases[0]!;
   }
 
   reset(): void {
@@ -145,6 +164,7 @@ class WasmKernels {
         throw new FimkitError('TOO_LARGE', `wasm backend: could not grow memory to ${this.top} bytes: ${(e as Error).message}`);
       }
     }
+    // A shared memory hands out a new buffer object after it grows, the same one otherwise.
     if (this.f32.buffer !== mem.buffer) {
       this.f32 = new Float32Array(mem.buffer);
       this.f64 = new Float64Array(mem.buffer);
@@ -170,8 +190,7 @@ function align(x: number, a: number): number {
   return Math.ceil(x / a) * a;
 }
 
-function makeBackend(instance: WebAssembly.Instance, variant: WasmVariant | 'custom'): Backend {
-  const w = new WasmKernels(instance);
+function makeBackend(w: WasmKernels, variant: WasmVariant | 'custom', pool: GemmWorkerPool | null = null): Backend {
   const k = w.k;
 
   const kernels: Partial<Backend> = {
@@ -210,7 +229,9 @@ function makeBackend(instance: WebAssembly.Instance, variant: WasmVariant | 'cus
       // With beta = 0 the old C is never read, so it is not copied in; the result goes back
       // row by row when ldc > n so the caller's elements between rows stay untouched.
       if (beta !== 0) w.put(c, cOff, cSpan, pc);
-      if (f32) k.gemm_f32(transA ? 1 : 0, transB ? 1 : 0, m, n, k_, alpha, pa, lda, pb, ldb, beta, pc, ldc, w.work);
+      const split = pool === null ? null : planGemmSplit(m, n, k_, f32, pool.threads);
+      if (split !== null) pool!.gemm(k, w.work, split, f32, transA, transB, m, n, k_, alpha, pa, lda, pb, ldb, beta, pc, ldc);
+      else if (f32) k.gemm_f32(transA ? 1 : 0, transB ? 1 : 0, m, n, k_, alpha, pa, lda, pb, ldb, beta, pc, ldc, w.work);
       else k.gemm_f64(transA ? 1 : 0, transB ? 1 : 0, m, n, k_, alpha, pa, lda, pb, ldb, beta, pc, ldc, w.work);
       if (ldc === n) w.get(pc, c, cOff, m * n);
       else for (let i = 0; i < m; i++) w.get(pc + i * ldc * bytes, c, cOff + i * ldc, n);
@@ -373,31 +394,82 @@ function makeBackend(instance: WebAssembly.Instance, variant: WasmVariant | 'cus
   // No symmetric kernel in wasm: the Gram matrix goes through the SIMD gemm.
   kernels.syrk = (n, k_, alpha, a, aOff, lda, beta, c, cOff, ldc) => kernels.gemm!(true, false, n, n, k_, alpha, a, aOff, lda, a, aOff, lda, beta, c, cOff, ldc);
 
+  const flavour = variant === 'relaxed'
+    ? 'AssemblyScript wasm, relaxed SIMD (fused multiply-add)'
+    : variant === 'simd'
+      ? 'AssemblyScript wasm, 128-bit SIMD (multiply + add)'
+      : 'AssemblyScript wasm, caller-supplied kernel module';
+  // Getters: a pool whose worker fails drops to one thread, and the report follows it.
+  const threads = (): number => pool?.threads ?? 1;
   return {
     ...tsBackend,
     ...kernels,
     name: 'wasm',
-    threads: 1,
-    description: variant === 'relaxed'
-      ? 'AssemblyScript wasm, relaxed SIMD (fused multiply-add), 1 thread'
-      : variant === 'simd'
-        ? 'AssemblyScript wasm, 128-bit SIMD (multiply + add), 1 thread'
-        : 'AssemblyScript wasm, caller-supplied kernel module, 1 thread',
+    get threads() {
+      return threads();
+    },
+    get description() {
+      const t = threads();
+      return t === 1
+        ? `${flavour}, 1 thread`
+        : `${flavour}, ${t} threads (gemms from 2^${Math.log2(PARALLEL_MIN_MULTIPLY_ADDS.float32)} float32 / 2^${Math.log2(PARALLEL_MIN_MULTIPLY_ADDS.float64)} float64 multiply-adds shared with ${t - 1} worker thread${t === 2 ? '' : 's'})`;
+    },
   };
 }
 
-/** The wasm module imports nothing; kept explicit so a stray import fails loudly. */
+/** The single-threaded module imports nothing; kept explicit so a stray import fails loudly. */
 const IMPORTS: WebAssembly.Imports = {};
+
+function checkValid(bytes: BufferSource, variant: WasmVariant, shared: boolean): void {
+  if (!WebAssembly.validate(bytes)) {
+    throw new FimkitError('BACKEND', `the ${variant}${shared ? ' shared-memory' : ''} wasm kernels do not validate on this engine${variant === 'relaxed' ? ' (relaxed SIMD not enabled? Node 20 needs --experimental-wasm-relaxed-simd)' : shared ? ' (no WebAssembly SIMD or threads support?)' : ' (no WebAssembly SIMD support?)'}`);
+  }
+}
 
 /**
  * Builds a wasm backend from one compiled kernel module (synchronous compile: Node, workers,
- * or small-module contexts). Throws FimkitError('BACKEND') when the engine rejects the bytes.
+ * or small-module contexts). Single-threaded. Throws FimkitError('BACKEND') when the engine
+ * rejects the bytes.
  */
 export function wasmBackendFromBytes(bytes: BufferSource, variant: WasmVariant): Backend {
-  if (!WebAssembly.validate(bytes)) {
-    throw new FimkitError('BACKEND', `the ${variant} wasm kernels do not validate on this engine${variant === 'relaxed' ? ' (relaxed SIMD not enabled? Node 20 needs --experimental-wasm-relaxed-simd)' : ' (no WebAssembly SIMD support?)'}`);
+  checkValid(bytes, variant, false);
+  return makeBackend(new WasmKernels(new WebAssembly.Instance(new WebAssembly.Module(bytes), IMPORTS)), variant);
+}
+
+/** Pages the shared memory starts with: more than the kernels' static data (9 KB today). */
+const SHARED_INITIAL_PAGES = 16;
+
+// Workers of a backend that is garbage collected are stopped with it.
+const poolsToClose = typeof FinalizationRegistry === 'function'
+  ? new FinalizationRegistry<GemmWorkerPool>((pool) => pool.close())
+  : undefined;
+
+/**
+ * Node: a wasm backend from a shared-memory kernel build (WASM_SHARED_FILES) whose gemm is split
+ * over `threads` threads (this one plus threads − 1 worker threads) when the product is large
+ * enough. Blocks until the workers are ready (tens of milliseconds). If no worker starts, the
+ * backend runs on one thread (its `threads` says so). Throws FimkitError('BACKEND') when the
+ * bytes do not validate or no shared memory can be made here.
+ */
+export function wasmThreadedBackendFromBytes(bytes: BufferSource, variant: WasmVariant, threads: number): Backend {
+  if (!Number.isInteger(threads) || threads < 1) {
+    throw new FimkitError('INVALID_ARGUMENT', `wasm backend: threads must be a positive integer, got ${threads}`);
   }
-  return makeBackend(new WebAssembly.Instance(new WebAssembly.Module(bytes), IMPORTS), variant);
+  checkValid(bytes, variant, true);
+  let memory: WebAssembly.Memory;
+  let instance: WebAssembly.Instance;
+  const module = new WebAssembly.Module(bytes);
+  try {
+    memory = new WebAssembly.Memory({ initial: SHARED_INITIAL_PAGES, maximum: MAX_PAGES, shared: true });
+    instance = new WebAssembly.Instance(module, { env: { memory } });
+  } catch (e) {
+    throw new FimkitError('BACKEND', `wasm backend: cannot instantiate the shared-memory kernels here: ${(e as Error).message}`);
+  }
+  const w = new WasmKernels(instance, threads);
+  const pool = threads > 1 ? GemmWorkerPool.start(module, memory, w.workBases.slice(1)) : null;
+  const backend = makeBackend(w, variant, pool);
+  if (pool !== null) poolsToClose?.register(backend, pool);
+  return backend;
 }
 
 interface NodeProcessLike {
@@ -430,6 +502,20 @@ function defaultUrls(file: string): URL[] {
   return [new URL(`../../../wasm/${file}`, import.meta.url), new URL(`../../../dist/wasm/${file}`, import.meta.url)];
 }
 
+/**
+ * Threads for the Node wasm backend: FIMKIT_THREADS when set (1 = no worker), else the default
+ * of requestedThreads() capped at the CPUs available to this process.
+ */
+export function wasmThreads(): number {
+  const proc = nodeProcess();
+  const requested = requestedThreads();
+  const explicit = (proc?.env?.FIMKIT_THREADS ?? '').trim() !== '';
+  if (explicit || typeof proc?.getBuiltinModule !== 'function') return requested;
+  const os = proc.getBuiltinModule('node:os') as typeof import('node:os');
+  const cpus = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+  return Math.max(1, Math.min(requested, cpus));
+}
+
 let cached: Backend | { reason: string } | undefined;
 
 /** The wasm backend, or the reason it is unavailable here. Synchronous (Node); loads once. */
@@ -443,9 +529,11 @@ export function loadWasmBackend(): Backend | { reason: string } {
   }
   const fs = proc.getBuiltinModule('node:fs') as typeof import('node:fs');
   const { fileURLToPath } = proc.getBuiltinModule('node:url') as typeof import('node:url');
+  const find = (file: string): string | undefined => defaultUrls(file).map((u) => fileURLToPath(u)).find((p) => fs.existsSync(p));
+  const threads = wasmThreads();
   const problems: string[] = [];
   for (const variant of variantOrder()) {
-    const path = defaultUrls(WASM_FILES[variant]).map((u) => fileURLToPath(u)).find((p) => fs.existsSync(p));
+    const path = find(WASM_FILES[variant]);
     if (path === undefined) {
       problems.push(`${WASM_FILES[variant]} not found (run \`npm run build:wasm\`)`);
       continue;
@@ -454,6 +542,16 @@ export function loadWasmBackend(): Backend | { reason: string } {
     if (!WebAssembly.validate(bytes)) {
       problems.push(`${path} does not validate${variant === 'relaxed' ? ' (relaxed SIMD needs --experimental-wasm-relaxed-simd on Node 20)' : ''}`);
       continue;
+    }
+    const sharedPath = threads > 1 ? find(WASM_SHARED_FILES[variant]) : undefined;
+    if (sharedPath !== undefined) {
+      // Any failure here (no shared memory, no worker) leaves the single-threaded build.
+      try {
+        const threaded = wasmThreadedBackendFromBytes(fs.readFileSync(sharedPath), variant, threads);
+        if (threaded.threads > 1) return (cached = threaded);
+      } catch {
+        // fall through
+      }
     }
     cached = wasmBackendFromBytes(bytes, variant);
     return cached;
@@ -492,6 +590,11 @@ async function readSource(src: WasmSource): Promise<BufferSource> {
 export async function initWasmBackend(
   source?: WasmSource | { relaxed?: WasmSource; simd: WasmSource },
 ): Promise<Backend> {
+  if (source === undefined && typeof nodeProcess()?.getBuiltinModule === 'function') {
+    // Node: the synchronous loader (which also starts the gemm worker threads).
+    const b = loadWasmBackend();
+    if (!('reason' in b)) return b;
+  }
   const candidates: [WasmVariant | 'custom', WasmSource | URL[]][] = [];
   if (source === undefined) {
     for (const v of variantOrder()) candidates.push([v, defaultUrls(WASM_FILES[v])]);
@@ -521,7 +624,7 @@ export async function initWasmBackend(
     }
     const module = await WebAssembly.compile(bytes);
     const instance = await WebAssembly.instantiate(module, IMPORTS);
-    cached = makeBackend(instance, label);
+    cached = makeBackend(new WasmKernels(instance), label);
     return cached;
   }
   throw new FimkitError('BACKEND', `could not initialise the wasm backend: ${problems.join('; ')}`);
