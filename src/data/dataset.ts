@@ -222,13 +222,18 @@ export interface BatchBuffers {
 /**
  * Gathers the samples at `indices` into a minibatch. Pass `out` (arrays of the right dtype and
  * at least the needed length, e.g. from a previous call) to gather without allocating the data
- * arrays; the trainer calls this once per step.
+ * arrays; the trainer calls this once per step. With `readOnly`, consecutive rows already stored
+ * in `dtype` come back as views into the data set (the caller must not write to them).
  */
-export function batchOf(ds: Dataset, indices: ArrayLike<number>, dtype: DType, out?: BatchBuffers): Batch {
+export function batchOf(ds: Dataset, indices: ArrayLike<number>, dtype: DType, out?: BatchBuffers, readOnly = false): Batch {
   const B = indices.length;
   const D = featureCount(ds);
   const K = ds.targetDim;
   const isClass = ds.targetKind === 'class';
+  if (readOnly && !out) {
+    const view = contiguousView(ds, indices, dtype, D, K);
+    if (view) return view;
+  }
   const inputs = takeBuffer(out?.inputs, dtype, B * D, 'inputs');
   const targets = isClass ? takeLabelBuffer(out?.targets, B) : takeBuffer(out?.targets, dtype, B * K, 'targets');
   const src = ds.inputs;
@@ -245,6 +250,27 @@ export function batchOf(ds: Dataset, indices: ArrayLike<number>, dtype: DType, o
     for (let j = 0; j < K; j++) targets[tofs + j] = tsrc[to + j]!;
   }
   return { inputs, targets, batchSize: B };
+}
+
+/**
+ * Views into the data set (no copy) when the rows are consecutive, in range, and already stored
+ * in the requested dtype (class labels as Int32Array): only for callers that do not write.
+ */
+function contiguousView(ds: Dataset, indices: ArrayLike<number>, dtype: DType, D: number, K: number): Batch | null {
+  const B = indices.length;
+  if (B === 0) return null;
+  const first = indices[0]!;
+  if (!Number.isInteger(first) || first < 0 || first + B > ds.length) return null;
+  for (let r = 1; r < B; r++) if (indices[r] !== first + r) return null;
+  const want = dtype === 'float32' ? Float32Array : Float64Array;
+  if (!(ds.inputs instanceof want)) return null;
+  const labelsOk = ds.targetKind === 'class' ? ds.targets instanceof Int32Array : ds.targets instanceof want;
+  if (!labelsOk) return null;
+  return {
+    inputs: (ds.inputs as FloatArray).subarray(first * D, (first + B) * D),
+    targets: (ds.targets as Int32Array | FloatArray).subarray(first * K, (first + B) * K),
+    batchSize: B,
+  };
 }
 
 function takeBuffer(buf: Int32Array | FloatArray | undefined, dtype: DType, n: number, what: string): FloatArray {

@@ -18,7 +18,7 @@ import { getBackend } from '../core/backends/index.js';
 import { Unary } from '../core/backend.js';
 import { castArray, type DType, type FloatArray } from '../core/dtype.js';
 import { fail } from '../core/errors.js';
-import { BufferScope, allocTensorData } from '../core/pool.js';
+import { BufferScope, allocTensorData, currentScope } from '../core/pool.js';
 import type { Rng } from '../core/rng.js';
 import { Tensor } from '../core/tensor.js';
 import * as F from '../autodiff/ops.js';
@@ -123,7 +123,7 @@ function addColumns(acc: RawAccumulator, cap: Capture, at: number, cot: FloatArr
   const sums = new Map<number, FloatArray>();
   if (acc.kind === 'diag') for (const l of layers) if (l.layer instanceof Dense) sums.set(l.index, allocTensorData(cap.precision, cap.outs[l.index + 1]!.size));
   if (acc.kind === 'kfac') for (const l of layers) sums.set(l.index, allocTensorData(cap.precision, acc.kfac![acc.layers.indexOf(l)]!.G.length));
-  const scope = chunks > 1 ? new BufferScope() : null;
+  const scope = chunks > 1 ? (currentScope()?.child('fisher-columns') ?? new BufferScope()) : null;
   for (let r0 = 0; r0 < R; r0 += Rc) {
     const n = Math.min(Rc, R - r0);
     const wc = w ? w.subarray(r0 * B, (r0 + n) * B) : null;

@@ -13,7 +13,7 @@
 import { getBackend } from '../core/backends/index.js';
 import type { DType } from '../core/dtype.js';
 import { fail } from '../core/errors.js';
-import { BufferScope } from '../core/pool.js';
+import { withPersistentScope } from '../core/pool.js';
 import { Rng } from '../core/rng.js';
 import { Tensor, sizeOf } from '../core/tensor.js';
 import { batchOf, type Dataset } from '../data/dataset.js';
@@ -101,15 +101,17 @@ export function computeFisherRaw(model: Sequential, lik: Likelihood, data: Datas
   }
   const total = indices.length;
   const D = sizeOf(model.inputShape);
-  const scope = new BufferScope();
-  for (let start = 0, bi = 0; start < total; start += B, bi++) {
-    const idx = indices.subarray(start, Math.min(total, start + B));
-    const batch = batchOf(data, idx, model.dtype);
-    const x = new Tensor(batch.inputs, [idx.length, D]);
-    scope.run(() => accumulateBatch(acc, model, lik, opts.estimator, { x, targets: batch.targets, rng: root.derive(bi) }, n, opts.path));
-    scope.recycle();
-    opts.onProgress?.(Math.min(total, start + B), total);
-  }
+  withPersistentScope('fisher', (scope) => {
+    for (let start = 0, bi = 0; start < total; start += B, bi++) {
+      const idx = indices.subarray(start, Math.min(total, start + B));
+      // Read-only: consecutive rows already in the model dtype are viewed, not copied.
+      const batch = batchOf(data, idx, model.dtype, undefined, true);
+      const x = new Tensor(batch.inputs, [idx.length, D]);
+      scope.run(() => accumulateBatch(acc, model, lik, opts.estimator, { x, targets: batch.targets, rng: root.derive(bi) }, n, opts.path));
+      scope.recycle();
+      opts.onProgress?.(Math.min(total, start + B), total);
+    }
+  });
   const factor = (opts.scaling ?? 'mean') === 'mean' ? 1 / acc.inputs : 1;
   scaleAccumulator(acc, factor);
   const notes: string[] = [];

@@ -311,8 +311,10 @@ export function addWeightedSquaredInputs(cap: Capture, info: ParamLayerInfo, S: 
   if (info.layer instanceof Dense) {
     gemmInto(true, false, out, inW, B, S, out, a2, inW, acc);
     if (hasBias) {
+      const sums = allocScratch(cap.precision, out);
+      getBackend().sumRows(S, B, out, 0, sums);
       const o = out * inW;
-      for (let b = 0; b < B; b++) for (let j = 0; j < out; j++) acc[o + j]! += S[b * out + j]!;
+      for (let j = 0; j < out; j++) acc[o + j]! += sums[j]!;
     }
     return;
   }

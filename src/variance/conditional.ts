@@ -24,7 +24,7 @@ import { checkLikelihoodFits } from '../likelihoods/index.js';
 import type { Sequential } from '../nn/sequential.js';
 import { perSampleJacobians, perSampleOutputHessianDiag } from '../fisher/persample.js';
 import type { FisherPath } from '../fisher/accumulate.js';
-import { BufferScope } from '../core/pool.js';
+import { withPersistentScope } from '../core/pool.js';
 import { addJointSums, fastVariancesCover, newJointSums } from './fast.js';
 
 export interface InputVariance {
@@ -133,28 +133,29 @@ export function jointVariances(model: Sequential, lik: Likelihood, data: Dataset
   const sums = newJointSums(P);
   const fast = (opts.path ?? 'fast') === 'fast' && fastVariancesCover(model);
   const Bsz = opts.batchSize ?? (fast ? 1024 : 32);
-  const scope = new BufferScope();
-  const blockScope = new BufferScope();
-  for (let start = 0; start < total; start += Bsz) {
-    const idx = new Uint32Array(Math.min(Bsz, total - start)).map((_, k) => start + k);
-    const batch = batchOf(data, idx, model.dtype);
-    const x = new Tensor(batch.inputs, [idx.length, ...model.inputShape]);
-    if (fast) {
-      scope.run(() => addJointSums(model, lik, x, sums, blockScope));
-      scope.recycle();
-    } else {
-      for (const r of inputVariances(model, lik, new Tensor(batch.inputs, [idx.length, D]), 'reference')) {
-        for (let i = 0; i < P; i++) {
-          const f = r.fim[i]!;
-          sums.fim[i]! += f;
-          sums.fimSquared[i]! += f * f;
-          sums.v1[i]! += r.v1[i]!;
-          sums.v2[i]! += r.v2[i]!;
+  withPersistentScope('variance', (scope) => {
+    const blockScope = scope.child('variance-blocks');
+    for (let start = 0; start < total; start += Bsz) {
+      const idx = new Uint32Array(Math.min(Bsz, total - start)).map((_, k) => start + k);
+      const batch = batchOf(data, idx, model.dtype, undefined, true);
+      const x = new Tensor(batch.inputs, [idx.length, ...model.inputShape]);
+      if (fast) {
+        scope.run(() => addJointSums(model, lik, x, sums, blockScope));
+        scope.recycle();
+      } else {
+        for (const r of inputVariances(model, lik, new Tensor(batch.inputs, [idx.length, D]), 'reference')) {
+          for (let i = 0; i < P; i++) {
+            const f = r.fim[i]!;
+            sums.fim[i]! += f;
+            sums.fimSquared[i]! += f * f;
+            sums.v1[i]! += r.v1[i]!;
+            sums.v2[i]! += r.v2[i]!;
+          }
         }
       }
+      opts.onProgress?.(start + idx.length, total);
     }
-    opts.onProgress?.(start + idx.length, total);
-  }
+  });
   // The sums become the means in place (P-sized arrays are the bulk of the memory touched).
   const fim = sums.fim;
   const fimVar = sums.fimSquared;
