@@ -15,7 +15,7 @@ export * from './core/errors.js';
 export * from './core/backend.js';
 export { Tensor, sizeOf } from './core/tensor.js';
 export { Rng } from './core/rng.js';
-export { BufferScope } from './core/pool.js';
+export { BufferScope, releaseScratch } from './core/pool.js';
 export { gemmStridedBatched, type StridedBatch } from './core/linalg.js';
 export {
   getBackend, setBackend, withBackend, loadBackend, backendReport, availableBackends, BACKEND_NAMES,
