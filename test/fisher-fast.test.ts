@@ -21,7 +21,7 @@ import type { RawAccumulator } from '../src/fisher/accumulate.js';
 import type { EstimatorName, Representation } from '../src/fisher/matrix.js';
 import { singlePath } from '../src/fisher/rules.js';
 import { getBackend } from '../src/core/backends/index.js';
-import { forEachBackend } from './helpers.js';
+import { forEachBackend, randomData } from './helpers.js';
 
 const ESTIMATORS: EstimatorName[] = ['exact', 'i1', 'empirical', 'i2', 'hessian'];
 const FIRST_ORDER: EstimatorName[] = ['exact', 'i1', 'empirical'];
@@ -107,16 +107,7 @@ const LIK: Record<string, LikCase> = {
 
 /** `count` inputs for `model` with targets of the likelihood's kind. */
 function dataFor(model: Sequential, lik: Likelihood, seed: number, count = N): Dataset {
-  const rng = new Rng(seed);
-  const D = model.inputShape.reduce((p, d) => p * d, 1);
-  const inputs = Tensor.uniform([count, D], rng, -1, 1, model.dtype).data;
-  const base = { name: 'fisher-fast', length: count, inputShape: [...model.inputShape], inputs };
-  switch (lik.targetKind) {
-    case 'class': return { ...base, targetKind: 'class', targets: new Int32Array(count).map(() => rng.int(T)), targetDim: 1, numClasses: T };
-    case 'real': return { ...base, targetKind: 'real', targets: Tensor.randn([count, T], rng, 'float64').data, targetDim: T };
-    case 'multilabel': return { ...base, targetKind: 'multilabel', targets: new Float64Array(count * T).map(() => (rng.uniform() < 0.5 ? 1 : 0)), targetDim: T, numClasses: T };
-    default: return { ...base, targetKind: 'count', targets: new Float64Array(count * T).map(() => rng.int(4)), targetDim: T };
-  }
+  return randomData(model, lik, { seed, count, outputs: T, name: 'fisher-fast' });
 }
 
 /** Named parts of a raw result: per layer (diag slice, block, dense diagonal block, KFAC A and G) and the whole. */

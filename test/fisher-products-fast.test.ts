@@ -19,7 +19,7 @@ import { makeLikelihood, type Likelihood, type LikelihoodName } from '../src/lik
 import { computeFisher } from '../src/fisher/compute.js';
 import { fisherProduct, type FisherProductOptions } from '../src/fisher/products.js';
 import { TangentPlan, hasTangentRules } from '../src/fisher/tangent.js';
-import { forEachBackend } from './helpers.js';
+import { forEachBackend, randomData } from './helpers.js';
 
 const LIKELIHOODS: LikelihoodName[] = ['categorical', 'gaussian', 'bernoulli', 'poisson'];
 const FIRST_ORDER = ['exact', 'i1', 'empirical'] as const;
@@ -75,16 +75,7 @@ const MODELS: { name: string; make: (dtype: DType) => Sequential }[] = [
 
 /** N inputs for `model` with targets of the likelihood's kind. */
 function dataFor(model: Sequential, lik: Likelihood, seed: number): Dataset {
-  const rng = new Rng(seed);
-  const D = model.inputShape.reduce((p, d) => p * d, 1);
-  const inputs = Tensor.uniform([N, D], rng, -1, 1, model.dtype).data;
-  const base = { name: 'fast-products', length: N, inputShape: [...model.inputShape], inputs };
-  switch (lik.targetKind) {
-    case 'class': return { ...base, targetKind: 'class', targets: new Int32Array(N).map(() => rng.int(T)), targetDim: 1, numClasses: T };
-    case 'real': return { ...base, targetKind: 'real', targets: Tensor.randn([N, T], rng, 'float64').data, targetDim: T };
-    case 'multilabel': return { ...base, targetKind: 'multilabel', targets: new Float64Array(N * T).map(() => (rng.uniform() < 0.5 ? 1 : 0)), targetDim: T, numClasses: T };
-    default: return { ...base, targetKind: 'count', targets: new Float64Array(N * T).map(() => rng.int(4)), targetDim: T };
-  }
+  return randomData(model, lik, { seed, count: N, outputs: T, name: 'fast-products' });
 }
 
 function vectorFor(model: Sequential, seed: number): Float64Array {

@@ -2,6 +2,11 @@
 import { availableBackends, withBackend } from '../src/core/backends/index.js';
 import type { BackendName } from '../src/core/backend.js';
 import { execFile } from 'node:child_process';
+import { Rng } from '../src/core/rng.js';
+import { Tensor } from '../src/core/tensor.js';
+import type { Dataset } from '../src/data/dataset.js';
+import type { Likelihood } from '../src/likelihoods/likelihood.js';
+import type { Sequential } from '../src/nn/sequential.js';
 
 export const BACKENDS: BackendName[] = availableBackends();
 
@@ -32,3 +37,22 @@ export function pageConsole(stderr: string, url: string): string[] {
   return stderr.split('\n').filter((l) => /:CONSOLE[:(\]]/.test(l) && l.includes(url));
 }
 
+
+/**
+ * `count` inputs uniform in [−range, range] for `model`, with random targets of the likelihood's
+ * kind for `outputs` outputs (inputs drawn first, then targets, from one seed).
+ */
+export function randomData(model: Sequential, lik: Likelihood, opts: { seed: number; count: number; outputs: number; range?: number; name?: string }): Dataset {
+  const { count, outputs: T } = opts;
+  const rng = new Rng(opts.seed);
+  const D = model.inputShape.reduce((p, d) => p * d, 1);
+  const range = opts.range ?? 1;
+  const inputs = Tensor.uniform([count, D], rng, -range, range, model.dtype).data;
+  const base = { name: opts.name ?? 'random', length: count, inputShape: [...model.inputShape], inputs };
+  switch (lik.targetKind) {
+    case 'class': return { ...base, targetKind: 'class', targets: new Int32Array(count).map(() => rng.int(T)), targetDim: 1, numClasses: T };
+    case 'real': return { ...base, targetKind: 'real', targets: Tensor.randn([count, T], rng, 'float64').data, targetDim: T };
+    case 'multilabel': return { ...base, targetKind: 'multilabel', targets: new Float64Array(count * T).map(() => (rng.uniform() < 0.5 ? 1 : 0)), targetDim: T, numClasses: T };
+    default: return { ...base, targetKind: 'count', targets: new Float64Array(count * T).map(() => rng.int(4)), targetDim: T };
+  }
+}

@@ -21,7 +21,7 @@ import { makeLikelihood, type Likelihood, type LikelihoodName } from '../src/lik
 import { jointVariances, type JointVariance } from '../src/variance/conditional.js';
 import { addJointSums, newJointSums, type JointSums } from '../src/variance/fast.js';
 import { BufferScope } from '../src/core/pool.js';
-import { forEachBackend } from './helpers.js';
+import { forEachBackend, randomData } from './helpers.js';
 
 const LIKELIHOODS: LikelihoodName[] = ['categorical', 'gaussian', 'bernoulli', 'poisson'];
 const T = 3;
@@ -74,16 +74,8 @@ const MODELS: ModelCase[] = [
 ];
 
 function dataFor(model: Sequential, lik: Likelihood, seed: number): Dataset {
-  const rng = new Rng(seed);
-  const D = model.inputShape.reduce((p, d) => p * d, 1);
-  const inputs = Tensor.uniform([N, D], rng, -1.5, 1.5, model.dtype).data;
-  const base = { name: 'fast-variances', length: N, inputShape: [...model.inputShape], inputs };
-  switch (lik.targetKind) {
-    case 'class': return { ...base, targetKind: 'class', targets: new Int32Array(N), targetDim: 1, numClasses: T };
-    case 'real': return { ...base, targetKind: 'real', targets: new Float64Array(N * T), targetDim: T };
-    case 'multilabel': return { ...base, targetKind: 'multilabel', targets: new Float64Array(N * T), targetDim: T, numClasses: T };
-    default: return { ...base, targetKind: 'count', targets: new Float64Array(N * T), targetDim: T };
-  }
+  // The variances ignore the targets; inputs span ±1.5 so activations reach their curved parts.
+  return randomData(model, lik, { seed, count: N, outputs: T, range: 1.5, name: 'fast-variances' });
 }
 
 function compare(where: string, fast: JointVariance, ref: JointVariance, tol: number, curved: boolean): void {
