@@ -324,3 +324,20 @@ test('summarizeDiagonal: hand-checked groups, NaN kept visible, length mismatch 
   assert.equal(withNaN.groups[1]!.max, 3);
   assert.throws(() => summarizeDiagonal(new Float64Array(4), layout), /diagonal has 4 entries but the layout describes 5 parameters/);
 });
+
+test('--path reference computes the same estimate as the default fast path; an unknown path is a usage error', async () => {
+  const modelPath = writeModel('path.json', [2, 5, 3], 'sigmoid', 4);
+  const run = async (extra: string[], name: string): Promise<Float64Array> => {
+    const out = join(dir, name);
+    const r = await cli(['fisher', '--model', modelPath, '--data', DATA, '--estimator', 'i2', '--repr', 'diag', '--batch-size', '7', '--seed', '5', '--out', out, '--quiet', ...extra]);
+    assert.equal(r.code, 0, r.err);
+    return loadFisher(out).diag();
+  };
+  const fast = await run([], 'path-fast.json');
+  const reference = await run(['--path', 'reference'], 'path-reference.json');
+  assert.ok(relErr(fast, reference) <= 1e-12, `fast vs reference ${relErr(fast, reference)}`);
+  assert.deepEqual(fast, libraryDiag(modelPath, { estimator: 'i2', representation: 'diag', batchSize: 7, seed: 5 }));
+  const bad = await cli(['fisher', '--model', modelPath, '--data', DATA, '--path', 'quick']);
+  assert.equal(bad.code, 2, 'usage error exit code');
+  assert.match(bad.err, /path/);
+});

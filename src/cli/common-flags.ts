@@ -27,6 +27,16 @@ export const BACKEND_FLAG: FlagSpec = {
   group: 'Compute',
 };
 
+/** Fast explicit layer rules, or the per-column autodiff oracle (float64 throughout). */
+export const PATH_FLAG: FlagSpec = {
+  name: 'path',
+  type: 'enum',
+  choices: ['fast', 'reference'],
+  default: 'fast',
+  description: "How to compute: 'fast' (layer rules on stacked columns, products in the model dtype) or 'reference' (one autodiff pass per column, float64; slow, for cross-checking).",
+  group: 'Compute',
+};
+
 export const DTYPE_FLAG: FlagSpec = {
   name: 'dtype',
   type: 'enum',

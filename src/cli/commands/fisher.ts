@@ -20,7 +20,7 @@ import { StatusLine, formatDuration, formatRate } from '../../train/progress.js'
 import { UsageError, flagNumber, flagString, wrap, type FlagSpec, type ParsedArgs } from '../args.js';
 import { loadModelAndData } from '../model-data.js';
 import { EXIT_OK, stderrNotes, type CliIO, type Command } from '../command.js';
-import { BACKEND_FLAG, DATA_FLAG, DOWNLOAD_FLAG, DTYPE_FLAG, JSON_FLAG, QUIET_FLAG, SEED_FLAG } from '../common-flags.js';
+import { BACKEND_FLAG, DATA_FLAG, DOWNLOAD_FLAG, DTYPE_FLAG, JSON_FLAG, PATH_FLAG, QUIET_FLAG, SEED_FLAG } from '../common-flags.js';
 import { fimkitVersion } from '../version.js';
 
 /** One line per estimator: the help text and the report use the same words. */
@@ -94,6 +94,7 @@ const FLAGS: FlagSpec[] = [
   { ...SEED_FLAG, description: 'Seed of the label draws of i1 and i2; the same seed gives the same estimate.' },
   { ...DTYPE_FLAG, default: undefined, defaultText: "the model file's dtype", description: 'Floating-point type of the forward and backward passes (accumulation is always float64).' } as FlagSpec,
   BACKEND_FLAG,
+  PATH_FLAG,
 
   {
     name: 'out',
@@ -255,6 +256,7 @@ async function run(args: ParsedArgs, io: CliIO): Promise<number> {
     seed: flagNumber(f, 'seed')!,
     mode,
     scaling: flagString(f, 'scaling') as 'mean' | 'sum',
+    path: flagString(f, 'path') as 'fast' | 'reference',
     onProgress: (done, total) => {
       announce();
       progress.update(done, total);

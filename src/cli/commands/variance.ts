@@ -33,7 +33,8 @@ import { monteCarloCheck, type CheckRow } from '../../variance/check.js';
 import { UsageError, flagNumber, flagString, wrap, type FlagSpec, type ParsedArgs } from '../args.js';
 import { loadModelAndData } from '../model-data.js';
 import { EXIT_OK, stderrNotes, type CliIO, type Command } from '../command.js';
-import { BACKEND_FLAG, DATA_FLAG, DOWNLOAD_FLAG, DTYPE_FLAG, JSON_FLAG, QUIET_FLAG, SEED_FLAG } from '../common-flags.js';
+import type { FisherPath } from '../../fisher/accumulate.js';
+import { BACKEND_FLAG, DATA_FLAG, DOWNLOAD_FLAG, DTYPE_FLAG, JSON_FLAG, PATH_FLAG, QUIET_FLAG, SEED_FLAG } from '../common-flags.js';
 import { fimkitVersion } from '../version.js';
 
 const DEFAULT_MAX_INPUTS = 1000;
@@ -69,6 +70,7 @@ const FLAGS: FlagSpec[] = [
   { ...SEED_FLAG, description: 'Seed of the Monte Carlo check (--check); the closed forms are deterministic.' },
   { ...DTYPE_FLAG, default: undefined, defaultText: "the model file's dtype", description: 'Floating-point type of the forward and backward passes (moments are always float64).' } as FlagSpec,
   BACKEND_FLAG,
+  PATH_FLAG,
   {
     name: 'out',
     type: 'path',
@@ -156,12 +158,12 @@ function checkFits(model: Sequential, lik: Likelihood, data: Dataset): void {
   checkLikelihoodFits(lik, model.outputDim, data);
 }
 
-function analyseConditional(model: Sequential, lik: Likelihood, data: Dataset, layout: ParamLayout, index: number, N: number, acc: Accuracy): Analysis {
+function analyseConditional(model: Sequential, lik: Likelihood, data: Dataset, layout: ParamLayout, index: number, N: number, acc: Accuracy, path: FisherPath): Analysis {
   if (index >= data.length) throw new FimkitError('INVALID_ARGUMENT', `input index ${index} is outside the data (${data.length} samples)`);
   checkFits(model, lik, data);
   const D = sizeOf(model.inputShape);
   const batch = batchOf(data, Uint32Array.of(index), model.dtype);
-  const iv = inputVariances(model, lik, new Tensor(batch.inputs, [1, D]))[0]!;
+  const iv = inputVariances(model, lik, new Tensor(batch.inputs, [1, D]), path)[0]!;
   const v1 = iv.v1.map((v) => v / N);
   const v2 = iv.v2.map((v) => v / N);
   const b = varianceBounds(lik, iv.h, iv.J, iv.H, N).diagonal;
@@ -197,9 +199,9 @@ function analyseConditional(model: Sequential, lik: Likelihood, data: Dataset, l
   };
 }
 
-function analyseJoint(model: Sequential, lik: Likelihood, data: Dataset, layout: ParamLayout, N: number, Nx: number, acc: Accuracy, onProgress?: (d: number, t: number) => void): Analysis {
+function analyseJoint(model: Sequential, lik: Likelihood, data: Dataset, layout: ParamLayout, N: number, Nx: number, acc: Accuracy, path: FisherPath, onProgress?: (d: number, t: number) => void): Analysis {
   checkFits(model, lik, data);
-  const jv = jointVariances(model, lik, data, { labelsPerInput: N, inputsPerEstimate: Nx, ...(onProgress ? { onProgress } : {}) });
+  const jv = jointVariances(model, lik, data, { labelsPerInput: N, inputsPerEstimate: Nx, path, ...(onProgress ? { onProgress } : {}) });
   // jointLayerBudget takes the single-label term E_q v_j and sizes N_x for N labels.
   const single1 = jv.meanV1.map((v) => v * N);
   const single2 = jv.meanV2.map((v) => v * N);
@@ -279,6 +281,7 @@ function checkTable(rows: CheckRow[], M: number): string {
 async function run(args: ParsedArgs, io: CliIO): Promise<number> {
   checkFlagCombinations(args);
   const f = args.flags;
+  const path = flagString(f, 'path') as FisherPath;
   const json = f['json'] === true;
   const quiet = f['quiet'] === true;
   const note = stderrNotes(io, quiet);
@@ -324,8 +327,8 @@ async function run(args: ParsedArgs, io: CliIO): Promise<number> {
     note(`variance: ${done}/${total} inputs`);
   };
   const analysis = mode === 'conditional'
-    ? analyseConditional(model, likelihood, data, layout, inputIndex, N, acc)
-    : analyseJoint(model, likelihood, data, layout, N, Nx, acc, quiet ? undefined : progress);
+    ? analyseConditional(model, likelihood, data, layout, inputIndex, N, acc, path)
+    : analyseJoint(model, likelihood, data, layout, N, Nx, acc, path, quiet ? undefined : progress);
 
   let check: { repetitions: number; rows: CheckRow[] } | null = null;
   if (M !== undefined) {
