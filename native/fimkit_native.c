@@ -267,6 +267,20 @@ static bool check_matrix(napi_env env, const char* fn, const char* name, const A
   return true;
 }
 
+/* C = beta·C over a rows×cols window (the product term is empty); beta = 0 overwrites, so NaN
+ * in C does not survive. */
+static void scale_matrix(const Arr* c, size_t off, size_t ld, size_t rows, size_t cols, double beta) {
+  for (size_t i = 0; i < rows; i++) {
+    if (c->dtype == DT_F32) {
+      float* row = (float*)c->data + off + i * ld;
+      for (size_t j = 0; j < cols; j++) row[j] = beta == 0 ? 0.0f : (float)(beta * (double)row[j]);
+    } else {
+      double* row = (double*)c->data + off + i * ld;
+      for (size_t j = 0; j < cols; j++) row[j] = beta == 0 ? 0.0 : beta * row[j];
+    }
+  }
+}
+
 #define FNAME "gemm"
 static napi_value Gemm(napi_env env, napi_callback_info info) {
   ARGS(16);
@@ -295,16 +309,7 @@ static napi_value Gemm(napi_env env, napi_callback_info info) {
   TRY(check_matrix(env, FNAME, "c", &c, cOff, ldc, m, n));
   if (m == 0 || n == 0) return NULL;
   if (k == 0 || alpha == 0) {
-    /* C = beta·C; beta = 0 overwrites (NaN in C must not survive). */
-    for (size_t i = 0; i < m; i++) {
-      if (c.dtype == DT_F32) {
-        float* row = (float*)c.data + cOff + i * ldc;
-        for (size_t j = 0; j < n; j++) row[j] = beta == 0 ? 0.0f : (float)(beta * (double)row[j]);
-      } else {
-        double* row = (double*)c.data + cOff + i * ldc;
-        for (size_t j = 0; j < n; j++) row[j] = beta == 0 ? 0.0 : beta * row[j];
-      }
-    }
+    scale_matrix(&c, cOff, ldc, m, n, beta);
     return NULL;
   }
   TRY(check_matrix(env, FNAME, "a", &a, aOff, lda, transA ? k : m, transA ? m : k));
@@ -353,23 +358,15 @@ static napi_value Syrk(napi_env env, napi_callback_info info) {
     throw_error(env, "TOO_LARGE", "syrk: sizes and leading dimensions must be below 2^31 for CBLAS");
     return NULL;
   }
+  const bool empty = k == 0 || alpha == 0;
+  if (empty) scale_matrix(&c, cOff, ldc, n, n, beta);
   if (c.dtype == DT_F32) {
     float* C = (float*)c.data + cOff;
-    if (k == 0 || alpha == 0) {
-      for (size_t i = 0; i < n; i++) for (size_t j = 0; j < n; j++) C[i * ldc + j] = beta == 0 ? 0.0f : (float)(beta * (double)C[i * ldc + j]);
-    } else {
-      cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)n, (int)k, (float)alpha, (const float*)a.data + aOff, (int)lda,
-                  (float)beta, C, (int)ldc);
-    }
+    if (!empty) cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)n, (int)k, (float)alpha, (const float*)a.data + aOff, (int)lda, (float)beta, C, (int)ldc);
     for (size_t i = 1; i < n; i++) for (size_t j = 0; j < i; j++) C[i * ldc + j] = C[j * ldc + i];
   } else {
     double* C = (double*)c.data + cOff;
-    if (k == 0 || alpha == 0) {
-      for (size_t i = 0; i < n; i++) for (size_t j = 0; j < n; j++) C[i * ldc + j] = beta == 0 ? 0.0 : beta * C[i * ldc + j];
-    } else {
-      cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)n, (int)k, alpha, (const double*)a.data + aOff, (int)lda,
-                  beta, C, (int)ldc);
-    }
+    if (!empty) cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)n, (int)k, alpha, (const double*)a.data + aOff, (int)lda, beta, C, (int)ldc);
     for (size_t i = 1; i < n; i++) for (size_t j = 0; j < i; j++) C[i * ldc + j] = C[j * ldc + i];
   }
   return NULL;
