@@ -442,3 +442,13 @@ test('KFAC with Î2 or the Hessian is refused before any work, also for piecewis
     }
   }
 });
+
+test('unit columns of the second-derivative terms across several scratch chunks equal the reference', () => {
+  // Layer 0 reaches the last tanh through two dense layers: unit columns. With 160 inputs and
+  // 64-wide layers a chunk holds 2^19 / (160 · 64) = 51 of the 64 units, so two chunks.
+  const model = mlp('tanh', [4, 64, 64, 64, T], 'float64', 33);
+  const lik = makeLikelihood('categorical');
+  const data = dataFor(model, lik, 102, 160);
+  const { fast, ref } = bothPaths(model, lik, data, { estimator: 'hessian', representation: 'diag', batchSize: 160 });
+  assertClose(fast, ref, F64_TOL, `[${defaultBackend()} unit columns in chunks hessian diag]`);
+});

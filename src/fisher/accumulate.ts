@@ -27,7 +27,7 @@ import type { Likelihood } from '../likelihoods/likelihood.js';
 import { Dense, activationOp, type Activation } from '../nn/layers.js';
 import type { Sequential } from '../nn/sequential.js';
 import {
-  accumulateGram, accumulateKfacA, accumulateKfacG, accumulateSquares, addSquaredColumns, addWeightedSquaredInputs, capture, columnDeltas,
+  COLUMN_CHUNK_ELEMENTS, accumulateGram, accumulateKfacA, accumulateKfacG, accumulateSquares, addSquaredColumns, addWeightedSquaredInputs, capture, columnDeltas,
   curvedActivations, perSampleGrads, spatialSize, type Capture, type ParamLayerInfo,
 } from './engine.js';
 import { explicitRulesCover, layerInput } from './rules.js';
@@ -97,13 +97,6 @@ export interface BatchSpec {
   /** Source of sampled labels for this batch (i1, i2). */
   rng?: Rng;
 }
-
-/**
- * Scratch budget (elements) for the stacked cotangents of one chunk of columns, summed over the
- * layers they are kept for. Bounds the memory of many columns (C − 1 for a C-class softmax) at
- * large batches; the chunks share the forward pass and, for the diagonal, the final gemm.
- */
-export const COLUMN_CHUNK_ELEMENTS = 1 << 19;
 
 /**
  * Adds R stacked columns' contributions (the layers below `at`, or only `only`) with per-row
@@ -180,9 +173,6 @@ function stackFactorColumns(src: Float64Array, B: number, T: number, R: number, 
   return out;
 }
 
-/** Scratch budget of the unit-column fallback (elements of one stacked cotangent array). */
-const UNIT_CHUNK_ELEMENTS = 1 << 22;
-
 /** Σ_a c_a ∇²h_a restricted to layer blocks / the diagonal (see the header), c per sample [B, T]. */
 function addSecondDerivativeTerm(acc: RawAccumulator, cap: Capture, c: FloatArray): void {
   const model = cap.model;
@@ -255,7 +245,7 @@ function addUnitColumns(acc: RawAccumulator, cap: Capture, l: ParamLayerInfo, m:
   const B = cap.batch;
   const units = D.length / B;
   const widest = Math.max(...cap.outs.slice(l.index + 1, m + 1).map((t) => t.size / B));
-  const chunk = cap.recorded ? 1 : Math.max(1, Math.floor(UNIT_CHUNK_ELEMENTS / (B * widest)));
+  const chunk = cap.recorded ? 1 : Math.max(1, Math.floor(COLUMN_CHUNK_ELEMENTS / (B * widest)));
   for (let k0 = 0; k0 < units; k0 += chunk) {
     const R = Math.min(chunk, units - k0);
     const cot = allocTensorData(cap.precision, R * B * units);

@@ -25,7 +25,7 @@ import type { FloatArray } from '../core/dtype.js';
 import { allocTensorData } from '../core/pool.js';
 import { Dense } from '../nn/layers.js';
 import { gemmStridedBatched } from '../core/linalg.js';
-import { columnDeltas, curvedActivations, perSampleGrads, spatialSize, squaredInput, type Capture, type ParamLayerInfo } from './engine.js';
+import { COLUMN_CHUNK_ELEMENTS, columnDeltas, curvedActivations, perSampleGrads, spatialSize, squaredInput, type Capture, type ParamLayerInfo } from './engine.js';
 import { activationDerivative, backpropStacked, layerInput, singlePath } from './rules.js';
 
 export interface OutputCurvature {
@@ -37,9 +37,6 @@ export interface OutputCurvature {
   /** Conv layers: the per-sample parameter Hessian diagonal [R·B, layer size] of the pairs E does not hold. */
   H: Map<number, FloatArray>;
 }
-
-/** Scratch budget (elements) of one chunk of unit columns. */
-const UNIT_CHUNK_ELEMENTS = 1 << 22;
 
 /**
  * The second-derivative data of R stacked weight columns c ([R·B, T]; fast path only). `cots`,
@@ -133,7 +130,7 @@ function addUnitColumns(cap: Capture, l: ParamLayerInfo, m: number, D: FloatArra
   const B = cap.batch;
   const units = D.length / (R * B);
   const widest = Math.max(...cap.outs.slice(l.index + 1, m + 1).map((t) => t.size / B));
-  const chunk = Math.max(1, Math.floor(UNIT_CHUNK_ELEMENTS / (B * widest)));
+  const chunk = Math.max(1, Math.floor(COLUMN_CHUNK_ELEMENTS / (B * widest)));
   const dense = l.layer instanceof Dense;
   const width = cap.outs[l.index + 1]!.size / B;
   const n = dense ? width : l.size;

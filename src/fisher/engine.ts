@@ -27,6 +27,14 @@ import { Conv2d, Dense, type Layer } from '../nn/layers.js';
 import type { Sequential } from '../nn/sequential.js';
 import { backpropStacked, layerInput } from './rules.js';
 
+/**
+ * Scratch budget (elements) for the stacked cotangents of one chunk of columns (summed over the
+ * layers they are kept for), shared by every place that stacks columns: factor and sampled-score
+ * columns, and the unit columns of second-derivative terms. Bounds the memory of many columns
+ * (C − 1 for a C-class softmax, one per unit for curvature) at large batches.
+ */
+export const COLUMN_CHUNK_ELEMENTS = 1 << 19;
+
 /** A parametric layer of the model as the engine sees it. */
 export interface ParamLayerInfo {
   /** Index of the layer in the Sequential. */
