@@ -104,7 +104,7 @@ export function perSampleOutputHessianDiag(model: Sequential, x: Tensor, path: F
         const layer = model.layers[m] as Activation;
         const D = new Float64Array(u.size);
         getBackend().unaryMul(Unary[activationOp(layer.fn)], 2, layer.slope, Float64Array.from(u.data), Float64Array.from(gs[mi]!.data), D);
-        for (const l of cap.layers) if (l.index < m) addUnitColumnSquares(cap, l, m, D, 1, [a], P, T, out);
+        for (const l of cap.layers) if (l.index < m) addUnitColumnSquares(cap, l, m, D, a, P, T, out);
       });
     }
     return out;
@@ -150,25 +150,21 @@ function addSquaredInputTerms(cap: Capture, l: ParamLayerInfo, E: FloatArray, T:
 }
 
 /**
- * out[b, a, θ of l] += Σ_k D^(a)[b, k] (∂u_{m,k}/∂θ)² by one column per unit k of u_m (shared by
- * every output a: only the weights D depend on a). D holds R stacked columns [R·B, units] for
- * the outputs `outputs` (R = outputs.length).
+ * Reference: out[b, a, θ of l] += Σ_k D[b, k] (∂u_{m,k}/∂θ)² for output a, by one autodiff column
+ * per unit k of u_m (D = D^(a), [B, units]).
  */
-function addUnitColumnSquares(cap: Capture, l: ParamLayerInfo, m: number, D: FloatArray, R: number, outputs: number[], P: number, T: number, out: Float64Array): void {
+function addUnitColumnSquares(cap: Capture, l: ParamLayerInfo, m: number, D: FloatArray, a: number, P: number, T: number, out: Float64Array): void {
   const B = cap.batch;
   const units = cap.outs[m]!.size / B;
   for (let k = 0; k < units; k++) {
     const cot = allocTensorData(cap.precision, B * units);
     for (let b = 0; b < B; b++) cot[b * units + k] = 1;
-    const delta = columnDeltas(cap, m, cot, 1, l).get(l.index)!;
-    const g = perSampleGrads(cap, l, delta);
-    outputs.forEach((a, r) => {
-      for (let b = 0; b < B; b++) {
-        const d = D[(r * B + b) * units + k]!;
-        if (d === 0) continue;
-        const o = (b * T + a) * P + l.offset;
-        for (let i = 0; i < l.size; i++) { const v = g[b * l.size + i]!; out[o + i]! += d * v * v; }
-      }
-    });
+    const g = perSampleGrads(cap, l, columnDeltas(cap, m, cot, 1, l).get(l.index)!);
+    for (let b = 0; b < B; b++) {
+      const d = D[b * units + k]!;
+      if (d === 0) continue;
+      const o = (b * T + a) * P + l.offset;
+      for (let i = 0; i < l.size; i++) { const v = g[b * l.size + i]!; out[o + i]! += d * v * v; }
+    }
   }
 }
