@@ -16,8 +16,8 @@ import type { Dataset } from '../src/data/dataset.js';
 import { Activation, AvgPool2d, Conv2d, Dense, Dropout, Flatten, Layer, MaxPool2d, type LayerSpec } from '../src/nn/layers.js';
 import { Sequential, buildModel, mlpSpec } from '../src/nn/sequential.js';
 import { makeLikelihood, type Likelihood, type LikelihoodName } from '../src/likelihoods/index.js';
-import { computeFisher } from '../src/fisher/compute.js';
-import { fisherProduct, type FisherProductOptions } from '../src/fisher/products.js';
+import { computeFisher, type FisherOptions } from '../src/fisher/compute.js';
+import { fisherProduct } from '../src/fisher/products.js';
 import { TangentPlan, hasTangentRules } from '../src/fisher/tangent.js';
 import { forEachBackend, randomData } from './helpers.js';
 
@@ -96,7 +96,7 @@ test('fast and reference products agree: every model, likelihood and first-order
           const data = dataFor(model, lik, 5);
           for (const estimator of FIRST_ORDER) {
             // Batches of 4 over 9 inputs: two full batches and a partial one, each with its own labels.
-            const opts: FisherProductOptions = { estimator, representation: 'matfree', batchSize: 4, labelsPerInput: 3, seed: 7 };
+            const opts: FisherOptions = { estimator, representation: 'matfree', batchSize: 4, labelsPerInput: 3, seed: 7 };
             const fast = fisherProduct(model, lik, data, { ...opts, path: 'fast' });
             const ref = fisherProduct(model, lik, data, { ...opts, path: 'reference' });
             const got = fast(v);
@@ -203,7 +203,7 @@ test('a layer without an explicit rule falls back to the reference path; i2 and 
   const lik = makeLikelihood('categorical');
   const data = dataFor(model, lik, 14);
   const v = vectorFor(model, 15);
-  const opts: FisherProductOptions = { estimator: 'i1', representation: 'matfree', batchSize: 4, labelsPerInput: 2, seed: 3 };
+  const opts: FisherOptions = { estimator: 'i1', representation: 'matfree', batchSize: 4, labelsPerInput: 2, seed: 3 };
   const fast = fisherProduct(model, lik, data, { ...opts, path: 'fast' })(v);
   assert.deepEqual(fast, fisherProduct(model, lik, data, { ...opts, path: 'reference' })(v));
   // The fallback computes the right thing: the same network with the doubling folded into the
@@ -220,7 +220,7 @@ test('a layer without an explicit rule falls back to the reference path; i2 and 
   const pdata = dataFor(plain, lik, 16);
   const pv = vectorFor(plain, 17);
   for (const estimator of ['i2', 'hessian'] as const) {
-    const o: FisherProductOptions = { estimator, representation: 'matfree', batchSize: 4, labelsPerInput: 2, seed: 3 };
+    const o: FisherOptions = { estimator, representation: 'matfree', batchSize: 4, labelsPerInput: 2, seed: 3 };
     assert.deepEqual(fisherProduct(plain, lik, pdata, { ...o, path: 'fast' })(pv), fisherProduct(plain, lik, pdata, { ...o, path: 'reference' })(pv));
   }
   assert.throws(

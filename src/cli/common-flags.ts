@@ -2,6 +2,7 @@
  * Flags several verbs share, defined once so they read and validate the same everywhere.
  */
 import { BACKEND_NAMES } from '../core/backends/index.js';
+import { FISHER_PATHS } from '../fisher/accumulate.js';
 import type { FlagSpec } from './args.js';
 
 export const JSON_FLAG: FlagSpec = {
@@ -31,7 +32,7 @@ export const BACKEND_FLAG: FlagSpec = {
 export const PATH_FLAG: FlagSpec = {
   name: 'path',
   type: 'enum',
-  choices: ['fast', 'reference'],
+  choices: FISHER_PATHS,
   default: 'fast',
   description: "How to compute: 'fast' (layer rules on stacked columns, products in the model dtype) or 'reference' (one autodiff pass per column, float64; slow, for cross-checking).",
   group: 'Compute',

@@ -40,7 +40,8 @@ export type RawKind = 'diag' | 'block' | 'dense' | 'kfac';
  * 'fast': explicit layer rules on stacked columns, products in the model dtype.
  * 'reference': one autodiff backward per column, everything in float64 (the tested oracle).
  */
-export type FisherPath = 'fast' | 'reference';
+export const FISHER_PATHS = ['fast', 'reference'] as const;
+export type FisherPath = (typeof FISHER_PATHS)[number];
 
 export interface KfacFactors {
   /** ((in+1)×(in+1) with a bias, row-major) Σ ā āᵀ over samples (and positions). */

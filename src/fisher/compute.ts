@@ -20,7 +20,7 @@ import { batchOf, type Dataset } from '../data/dataset.js';
 import type { Likelihood } from '../likelihoods/likelihood.js';
 import { checkLikelihoodFits } from '../likelihoods/index.js';
 import type { Sequential } from '../nn/sequential.js';
-import { accumulateBatch, newAccumulator, type FisherPath, type RawAccumulator, type RawKind } from './accumulate.js';
+import { FISHER_PATHS, accumulateBatch, newAccumulator, type FisherPath, type RawAccumulator, type RawKind } from './accumulate.js';
 import { isPiecewiseLinear, paramLayers } from './engine.js';
 import { ESTIMATORS, REPRESENTATIONS, type EstimatorName, type FisherMatrix, type FisherMeta, type Representation } from './matrix.js';
 import { BlockFisher, checkBlockSizes } from './block.js';
@@ -66,7 +66,7 @@ function validate(model: Sequential, lik: Likelihood, data: Dataset, o: FisherOp
   if (o.representation === 'kfac' && (o.estimator === 'i2' || o.estimator === 'hessian')) {
     fail('INVALID_ARGUMENT', `KFAC is defined for the exact, i1 and empirical estimators (its factors are Gram matrices); ${o.estimator} has signed second-derivative terms`);
   }
-  if (o.path !== undefined && o.path !== 'fast' && o.path !== 'reference') fail('INVALID_ARGUMENT', `unknown Fisher path '${String(o.path)}': expected 'fast' or 'reference'`);
+  if (o.path !== undefined && !(FISHER_PATHS as readonly string[]).includes(o.path)) fail('INVALID_ARGUMENT', `unknown Fisher path '${String(o.path)}': expected 'fast' or 'reference'`);
   const n = o.labelsPerInput ?? 1;
   if (!Number.isInteger(n) || n < 1) fail('INVALID_ARGUMENT', `labels per input must be a positive integer, got ${n}`);
   checkLikelihoodFits(lik, model.outputDim, data);

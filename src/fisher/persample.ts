@@ -17,7 +17,7 @@ import { grad } from '../autodiff/grad.js';
 import type { Likelihood } from '../likelihoods/likelihood.js';
 import { Dense, activationOp, type Activation } from '../nn/layers.js';
 import type { Sequential } from '../nn/sequential.js';
-import type { FisherPath } from './accumulate.js';
+import { FISHER_PATHS, type FisherPath } from './accumulate.js';
 import { outputCurvature } from './curvature.js';
 import { capture, columnDeltas, curvedActivations, perSampleGrads, squaredInput, type Capture, type ParamLayerInfo } from './engine.js';
 import { explicitRulesCover } from './rules.js';
@@ -27,7 +27,7 @@ import { explicitRulesCover } from './rules.js';
  * rules, all columns stacked; 'reference': one autodiff backward per column (the oracle).
  */
 function captureFor(model: Sequential, x: Tensor, path: FisherPath): Capture {
-  if (path !== 'fast' && path !== 'reference') fail('INVALID_ARGUMENT', `unknown path '${String(path)}': expected 'fast' or 'reference'`);
+  if (!(FISHER_PATHS as readonly string[]).includes(path)) fail('INVALID_ARGUMENT', `unknown path '${String(path)}': expected 'fast' or 'reference'`);
   const fast = path === 'fast' && explicitRulesCover(model.layers);
   return capture(model, x, { precision: 'float64', record: !fast });
 }

@@ -22,15 +22,10 @@ import { grad, hvp, jvp } from '../autodiff/grad.js';
 import { batchOf, type BatchBuffers, type Dataset } from '../data/dataset.js';
 import type { Likelihood, Targets } from '../likelihoods/likelihood.js';
 import type { Sequential } from '../nn/sequential.js';
+import { FISHER_PATHS } from './accumulate.js';
 import type { FisherOptions } from './compute.js';
 import type { EstimatorName } from './matrix.js';
 import { TangentPlan, hasTangentRules } from './tangent.js';
-
-export const PRODUCT_PATHS = ['fast', 'reference'] as const;
-export type ProductPath = (typeof PRODUCT_PATHS)[number];
-
-/** FisherOptions plus the choice of implementation for the exact / i1 / empirical products. */
-export type FisherProductOptions = FisherOptions & { path?: ProductPath };
 
 function split(model: Sequential, v: Float64Array): Tensor[] {
   let off = 0;
@@ -90,14 +85,14 @@ function fillOutputCotangent(o: OutputSpace, u: FloatArray, w: FloatArray): void
 }
 
 /** A function v ↦ M·v for the estimator in `opts` over `data` (mean or sum scaling as in opts). */
-export function fisherProduct(model: Sequential, lik: Likelihood, data: Dataset, opts: FisherProductOptions): (v: Float64Array) => Float64Array {
+export function fisherProduct(model: Sequential, lik: Likelihood, data: Dataset, opts: FisherOptions): (v: Float64Array) => Float64Array {
   const params = model.parameters();
   const P = params.reduce((s, p) => s + p.size, 0);
   const n = opts.labelsPerInput ?? 1;
   const Bsz = opts.batchSize ?? 128;
   const mode = opts.mode ?? 'joint';
   const path = opts.path ?? 'fast';
-  if (!(PRODUCT_PATHS as readonly string[]).includes(path)) fail('INVALID_ARGUMENT', `unknown product path '${String(path)}': expected one of ${PRODUCT_PATHS.join(', ')}`);
+  if (!(FISHER_PATHS as readonly string[]).includes(path)) fail('INVALID_ARGUMENT', `unknown product path '${String(path)}': expected one of ${FISHER_PATHS.join(', ')}`);
   const indices = mode === 'conditional'
     ? Uint32Array.of(opts.inputIndex ?? 0)
     : new Uint32Array(Math.min(data.length, opts.maxInputs ?? data.length)).map((_, i) => i);

@@ -97,7 +97,7 @@ export interface VarianceOptions {
    * do not cover take the reference. 'reference': per-input Jacobians J and Hessian diagonals H
    * (inputVariances), float64 moments; the oracle the fast path is tested against.
    */
-  path?: 'fast' | 'reference';
+  path?: FisherPath;
 }
 
 export interface JointVariance {

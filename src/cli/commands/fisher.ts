@@ -20,6 +20,7 @@ import { StatusLine, formatDuration, formatRate } from '../../train/progress.js'
 import { UsageError, flagNumber, flagString, wrap, type FlagSpec, type ParsedArgs } from '../args.js';
 import { loadModelAndData } from '../model-data.js';
 import { EXIT_OK, stderrNotes, type CliIO, type Command } from '../command.js';
+import type { FisherPath } from '../../fisher/accumulate.js';
 import { BACKEND_FLAG, DATA_FLAG, DOWNLOAD_FLAG, DTYPE_FLAG, JSON_FLAG, PATH_FLAG, QUIET_FLAG, SEED_FLAG } from '../common-flags.js';
 import { fimkitVersion } from '../version.js';
 
@@ -256,7 +257,7 @@ async function run(args: ParsedArgs, io: CliIO): Promise<number> {
     seed: flagNumber(f, 'seed')!,
     mode,
     scaling: flagString(f, 'scaling') as 'mean' | 'sum',
-    path: flagString(f, 'path') as 'fast' | 'reference',
+    path: flagString(f, 'path') as FisherPath,
     onProgress: (done, total) => {
       announce();
       progress.update(done, total);
