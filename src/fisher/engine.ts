@@ -134,6 +134,14 @@ export function squaredInput(cap: Capture, info: ParamLayerInfo): FloatArray {
   return sq;
 }
 
+/** T stacked output cotangents, column a the unit vector e_a at every input ([T·B, T], capture precision). */
+export function unitOutputColumns(cap: Capture, T: number): FloatArray {
+  const B = cap.batch;
+  const c = allocTensorData(cap.precision, T * B * T);
+  for (let a = 0; a < T; a++) for (let b = 0; b < B; b++) c[(a * B + b) * T + a] = 1;
+  return c;
+}
+
 /**
  * δ_l at the output of every parametric layer below `at` for R cotangent columns stacked as
  * rows r·B + b of `cot` (shaped like outs[at] per sample): [R·B, layer output size] each, in

@@ -19,7 +19,7 @@ import { Dense, activationOp, type Activation } from '../nn/layers.js';
 import type { Sequential } from '../nn/sequential.js';
 import { FISHER_PATHS, type FisherPath } from './accumulate.js';
 import { outputCurvature } from './curvature.js';
-import { capture, columnDeltas, curvedActivations, perSampleGrads, squaredInput, type Capture, type ParamLayerInfo } from './engine.js';
+import { capture, columnDeltas, curvedActivations, perSampleGrads, squaredInput, unitOutputColumns, type Capture, type ParamLayerInfo } from './engine.js';
 import { explicitRulesCover } from './rules.js';
 
 /**
@@ -71,16 +71,9 @@ export function perSampleJacobians(model: Sequential, x: Tensor, path: FisherPat
   const T = cap.h.shape[1]!;
   const P = numParams(cap);
   const out = new Float64Array(B * T * P);
-  const deltas = columnDeltas(cap, cap.outs.length - 1, unitOutputColumns(B, T), T);
+  const deltas = columnDeltas(cap, cap.outs.length - 1, unitOutputColumns(cap, T), T);
   for (let a = 0; a < T; a++) scatterLayers(cap, deltas, T, a, P, out, (b) => b * T + a);
   return out;
-}
-
-/** T stacked cotangents: column a is the unit vector e_a for every sample ([T·B, T]). */
-function unitOutputColumns(B: number, T: number): Float64Array {
-  const c = new Float64Array(T * B * T);
-  for (let a = 0; a < T; a++) for (let b = 0; b < B; b++) c[(a * B + b) * T + a] = 1;
-  return c;
 }
 
 /** ∂²h_a(x_b)/∂θ_i² as [B, T, P]. */
@@ -111,7 +104,7 @@ export function perSampleOutputHessianDiag(model: Sequential, x: Tensor, path: F
   }
   // Fast: D_m and the exact z-Hessian diagonals for all T outputs at once; the per-sample entry
   // of a dense weight is E[a·B + b, j] · a_bk², of a conv weight Σ_p E[a·B + b, j, p] · cols_bpk².
-  const oc = outputCurvature(cap, cap.layers, unitOutputColumns(B, T), T, { convPerSample: true });
+  const oc = outputCurvature(cap, cap.layers, unitOutputColumns(cap, T), T, { convPerSample: true });
   for (const l of cap.layers) {
     const E = oc.E.get(l.index);
     if (E) addSquaredInputTerms(cap, l, E, T, P, out);

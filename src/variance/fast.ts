@@ -45,7 +45,7 @@ import { IndependentCoordinates } from '../likelihoods/independent.js';
 import { Activation, Dense } from '../nn/layers.js';
 import type { Sequential } from '../nn/sequential.js';
 import {
-  capture, curvedActivations, paramLayers, perSampleGrads, squaredInput, type Capture, type ParamLayerInfo,
+  capture, curvedActivations, paramLayers, unitOutputColumns, perSampleGrads, squaredInput, type Capture, type ParamLayerInfo,
 } from '../fisher/engine.js';
 import { activationDerivative, backpropStacked, explicitRulesCover } from '../fisher/rules.js';
 import { outputCurvature } from '../fisher/curvature.js';
@@ -176,14 +176,6 @@ interface DirectionMoments {
   fourth(src: FloatArray, b: number, count: number, m2Out: FloatArray, m2Off: number, quartic: FloatArray, qOff: number, scale: FloatArray | null, sOff: number): void;
   /** m2 only, into out[off + j]. */
   second(src: FloatArray, b: number, count: number, out: FloatArray, off: number): void;
-}
-
-/** Unit columns e_a at every input: the directions are the rows of ∂h/∂(·). */
-function unitColumns(cap: Capture, T: number): FloatArray {
-  const B = cap.batch;
-  const cot = allocTensorData(cap.precision, T * B * T);
-  for (let a = 0; a < T; a++) for (let b = 0; b < B; b++) cot[(a * B + b) * T + a] = 1;
-  return cot;
 }
 
 function directionMoments(lik: Likelihood, h64: Float64Array, B: number, T: number, cap: Capture): DirectionMoments {
@@ -376,7 +368,7 @@ function independentMoments(v: Float64Array, k: Float64Array, B: number, T: numb
   const scratch = new MomentScratch();
   return {
     stacked: T,
-    columns: unitColumns(cap, T),
+    columns: unitOutputColumns(cap, T),
     fourth(src, b, count, m2Out, m2Off, quartic, qOff, scale, sOff) {
       scratch.fit(count);
       independentFourth(src, b * count, B * count, count, T, v, k, b * T, scratch.m2, scratch.m4);
@@ -404,7 +396,7 @@ function gatheredMoments(lik: Likelihood, h64: Float64Array, B: number, T: numbe
   };
   return {
     stacked: T,
-    columns: unitColumns(cap, T),
+    columns: unitOutputColumns(cap, T),
     fourth(src, b, count, m2Out, m2Off, quartic, qOff, scale, sOff) {
       const mom = ask(src, b, count);
       finishFourth(mom.second, mom.fourth, count, m2Out, m2Off, quartic, qOff, scale, sOff);
