@@ -18,7 +18,8 @@ import { Sequential, buildModel, mlpSpec } from '../src/nn/sequential.js';
 import { makeLikelihood, type Likelihood, type LikelihoodName } from '../src/likelihoods/index.js';
 import { computeFisher, type FisherOptions } from '../src/fisher/compute.js';
 import { fisherProduct } from '../src/fisher/products.js';
-import { TangentPlan, hasTangentRules } from '../src/fisher/tangent.js';
+import { TangentPlan } from '../src/fisher/tangent.js';
+import { explicitRulesCover } from '../src/fisher/rules.js';
 import { forEachBackend, randomData } from './helpers.js';
 
 const LIKELIHOODS: LikelihoodName[] = ['categorical', 'gaussian', 'bernoulli', 'poisson'];
@@ -89,7 +90,7 @@ test('fast and reference products agree: every model, likelihood and first-order
       const tol = dtype === 'float64' ? 1e-12 : 1e-4;
       for (const { name, make } of MODELS) {
         const model = make(dtype);
-        assert.ok(hasTangentRules(model));
+        assert.ok(explicitRulesCover(model.layers));
         const v = vectorFor(model, 3);
         for (const lname of LIKELIHOODS) {
           const lik = makeLikelihood(lname);
@@ -198,7 +199,7 @@ class Double extends Layer {
 test('a layer without an explicit rule falls back to the reference path; i2 and the Hessian ignore the path; unknown paths are refused', () => {
   const rng = new Rng(13);
   const model = new Sequential([new Dense(4, 5, { rng, dtype: 'float64' }), new Double(), new Activation('tanh'), new Dense(5, T, { rng, dtype: 'float64' })], [4], 'float64');
-  assert.equal(hasTangentRules(model), false);
+  assert.equal(explicitRulesCover(model.layers), false);
   assert.throws(() => new TangentPlan(model), (e: unknown) => e instanceof FimkitError && /layer 1 .*no explicit tangent rule/.test(e.message));
   const lik = makeLikelihood('categorical');
   const data = dataFor(model, lik, 14);

@@ -25,7 +25,8 @@ import type { Sequential } from '../nn/sequential.js';
 import { FISHER_PATHS } from './accumulate.js';
 import type { FisherOptions } from './compute.js';
 import type { EstimatorName } from './matrix.js';
-import { TangentPlan, hasTangentRules } from './tangent.js';
+import { explicitRulesCover } from './rules.js';
+import { TangentPlan } from './tangent.js';
 
 function split(model: Sequential, v: Float64Array): Tensor[] {
   let off = 0;
@@ -101,7 +102,7 @@ export function fisherProduct(model: Sequential, lik: Likelihood, data: Dataset,
   const root = new Rng(opts.seed ?? 0).derive('fisher-labels');
   const scale = (opts.scaling ?? 'mean') === 'mean' ? 1 / total : 1;
   const firstOrder = opts.estimator === 'exact' || opts.estimator === 'i1' || opts.estimator === 'empirical';
-  const plan = path === 'fast' && firstOrder && hasTangentRules(model) ? new TangentPlan(model) : null;
+  const plan = path === 'fast' && firstOrder && explicitRulesCover(model.layers) ? new TangentPlan(model) : null;
   // One scope and one pair of minibatch arrays for every product of this function: the buffers
   // of a batch are reused by the next.
   const scope = new BufferScope();

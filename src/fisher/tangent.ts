@@ -31,12 +31,7 @@ import { convGeometry, poolWindows } from '../autodiff/ops.js';
 import { Activation, AvgPool2d, Conv2d, Dense, MaxPool2d } from '../nn/layers.js';
 import type { Sequential } from '../nn/sequential.js';
 import { capture, type Capture } from './engine.js';
-import { activationDerivative, explicitRulesCover, hasExplicitRule, layerInput, layerVjp, maxPoolArgmax } from './rules.js';
-
-/** Whether every layer of the model has an explicit tangent rule here (the engine's rules). */
-export function hasTangentRules(model: Sequential): boolean {
-  return explicitRulesCover(model.layers);
-}
+import { activationDerivative, hasExplicitRule, layerInput, layerVjp, maxPoolArgmax } from './rules.js';
 
 /** The forward pass of one batch with its output tangent; `accumulateVjp` runs the reverse sweep. */
 export interface Linearization {

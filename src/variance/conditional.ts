@@ -25,7 +25,8 @@ import type { Sequential } from '../nn/sequential.js';
 import { perSampleJacobians, perSampleOutputHessianDiag } from '../fisher/persample.js';
 import type { FisherPath } from '../fisher/accumulate.js';
 import { withPersistentScope } from '../core/pool.js';
-import { addJointSums, fastVariancesCover, newJointSums } from './fast.js';
+import { explicitRulesCover } from '../fisher/rules.js';
+import { addJointSums, newJointSums } from './fast.js';
 
 export interface InputVariance {
   /** I(θ_i|x) */
@@ -131,7 +132,7 @@ export function jointVariances(model: Sequential, lik: Likelihood, data: Dataset
   checkLikelihoodFits(lik, model.outputDim, data);
   const P = model.numParams();
   const sums = newJointSums(P);
-  const fast = (opts.path ?? 'fast') === 'fast' && fastVariancesCover(model);
+  const fast = (opts.path ?? 'fast') === 'fast' && explicitRulesCover(model.layers);
   const Bsz = opts.batchSize ?? (fast ? 1024 : 32);
   withPersistentScope('variance', (scope) => {
     const blockScope = scope.child('variance-blocks');

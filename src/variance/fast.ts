@@ -47,7 +47,7 @@ import type { Sequential } from '../nn/sequential.js';
 import {
   capture, curvedActivations, paramLayers, unitOutputColumns, perSampleGrads, squaredInput, type Capture, type ParamLayerInfo,
 } from '../fisher/engine.js';
-import { activationDerivative, backpropStacked, explicitRulesCover } from '../fisher/rules.js';
+import { activationDerivative, backpropStacked } from '../fisher/rules.js';
 import { outputCurvature } from '../fisher/curvature.js';
 
 /** Float64 running sums over inputs, one entry per parameter (the reference path keeps the same). */
@@ -65,12 +65,6 @@ export function newJointSums(P: number): JointSums {
   return { fim: new Float64Array(P), fimSquared: new Float64Array(P), v1: new Float64Array(P), v2: new Float64Array(P) };
 }
 
-/** Whether the fast path has a rule for every layer of the model. */
-export function fastVariancesCover(model: Sequential): boolean {
-  return explicitRulesCover(model.layers);
-}
-
-/** Scratch budget of the unit-column route (elements of one stacked cotangent array). */
 /** Inputs per stacked walk: its C·B-row cotangents are the largest scratch arrays. */
 const WALK_BLOCK = 256;
 
