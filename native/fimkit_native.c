@@ -10,6 +10,7 @@
 #include <node_api.h>
 #include <cblas.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -103,6 +104,13 @@ static inline double d2tanh_d(double x) { const double t = tanh(x); return ((2 *
 /* Kernels stay out of line: inlined into the large argument-parsing functions, gcc gave up
  * vectorizing their loops (the float32 relu loop ran 7x slower). */
 #define KERNEL static __attribute__((noinline))
+/* Compute-bound kernels get an AVX2 clone picked at load time where the CPU has it (x86-64 with
+ * ifunc support); the build stays portable. */
+#if defined(__x86_64__) && defined(__linux__) && defined(__GNUC__) && !defined(__clang__)
+#define TARGET_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define TARGET_CLONES
+#endif
 
 typedef struct {
   long batch, channels, height, width, kernelH, kernelW, strideH, strideW, padH, padW, outH, outW;
@@ -532,6 +540,141 @@ static napi_value column_sums(napi_env env, napi_callback_info info, const char*
 static napi_value SumRows(napi_env env, napi_callback_info info) { return column_sums(env, info, "sumRows", 0); }
 static napi_value SumSquaredRows(napi_env env, napi_callback_info info) { return column_sums(env, info, "sumSquaredRows", 1); }
 
+/* accumulate(x, out, off): out is always float64. */
+#define FNAME "accumulate"
+static napi_value Accumulate(napi_env env, napi_callback_info info) {
+  ARGS(3);
+  Arr x, out;
+  size_t off;
+  TRY(get_array(env, argv[0], FNAME, "x", false, &x));
+  TRY(get_array(env, argv[1], FNAME, "out", false, &out));
+  TRY(get_size(env, argv[2], FNAME, "off", &off));
+  if (out.dtype != DT_F64) {
+    throw_error(env, "DTYPE", "%s: out must be a Float64Array (the running sums), got %s", FNAME, dtype_name(out.dtype));
+    return NULL;
+  }
+  TRY(need_length(env, FNAME, &out, "out", off + x.length));
+  if (x.dtype == DT_F32) accumulate_f32(x.data, x.length, (double*)out.data + off);
+  else accumulate_f64(x.data, x.length, (double*)out.data + off);
+  return NULL;
+}
+#undef FNAME
+
+/* ---------------------------------------------------------------- threads for per-input kernels */
+
+/* A per-input kernel over inputs [b0, b1) with `scratch` bytes of its own. */
+typedef void (*RangeFn)(void* task, size_t b0, size_t b1, void* scratch);
+
+typedef struct {
+  RangeFn fn;
+  void* task;
+  size_t b0, b1;
+  void* scratch;
+} RangeJob;
+
+static void* run_range(void* raw) {
+  RangeJob* j = raw;
+  j->fn(j->task, j->b0, j->b1, j->scratch);
+  return NULL;
+}
+
+/* Below this many values per thread a thread start (tens of microseconds) costs more than it saves. */
+#define MIN_VALUES_PER_THREAD ((size_t)1 << 17)
+
+/*
+ * Runs fn over inputs [0, B) split into contiguous ranges, one per BLAS thread (the BLAS threads
+ * sleep while these kernels run, so the cores are free), each with its own scratch. `perInput`
+ * is the values one input reads. Falls back to fewer threads, down to the caller's alone, when
+ * the work is small or a thread cannot start; returns false only when scratch cannot be had.
+ */
+static bool parallel_inputs(size_t B, size_t perInput, RangeFn fn, void* task, size_t scratchBytes) {
+  enum { MAX_THREADS = 16 };
+  size_t n = (size_t)openblas_get_num_threads();
+  if (n > MAX_THREADS) n = MAX_THREADS;
+  const size_t byWork = (B * perInput) / MIN_VALUES_PER_THREAD;
+  if (n > byWork) n = byWork;
+  if (n > B) n = B;
+  if (n < 1) n = 1;
+  char* scratch = malloc(n * (scratchBytes ? scratchBytes : 1));
+  if (!scratch) return false;
+  RangeJob jobs[MAX_THREADS];
+  pthread_t ids[MAX_THREADS];
+  bool started[MAX_THREADS] = {false};
+  for (size_t t = 0; t < n; t++) {
+    jobs[t] = (RangeJob){fn, task, B * t / n, B * (t + 1) / n, scratch + t * scratchBytes};
+    if (t > 0) started[t] = pthread_create(&ids[t], NULL, run_range, &jobs[t]) == 0;
+  }
+  run_range(&jobs[0]);
+  for (size_t t = 1; t < n; t++) {
+    if (started[t]) pthread_join(ids[t], NULL);
+    else run_range(&jobs[t]);
+  }
+  free(scratch);
+  return true;
+}
+
+typedef struct {
+  void* src;
+  int dtype;
+  size_t B, slots, count;
+  const double* coef;
+  double kappa;
+  void* scale;
+  int fourth;
+  void* out;
+  size_t off, ld;
+} MomentsTask;
+
+static void run_moments(void* raw, size_t b0, size_t b1, void* scratch) {
+  MomentsTask* k = raw;
+  if (k->dtype == DT_F32)
+    stackedMoments_f32(k->src, k->B, b0, b1, k->slots, k->count, k->coef, k->kappa, k->scale, k->fourth, k->out, k->off, k->ld, scratch);
+  else
+    stackedMoments_f64(k->src, k->B, b0, b1, k->slots, k->count, k->coef, k->kappa, k->scale, k->fourth, k->out, k->off, k->ld, scratch);
+}
+
+/* stackedMoments(src, B, slots, count, coef, kappa, scale|null, fourth, out, off, ld) */
+#define FNAME "stackedMoments"
+static napi_value StackedMoments(napi_env env, napi_callback_info info) {
+  ARGS(11);
+  Arr src, coef, scale, out;
+  size_t B, slots, count, off, ld;
+  double kappa;
+  bool fourth;
+  TRY(get_array(env, argv[0], FNAME, "src", false, &src));
+  TRY(get_size(env, argv[1], FNAME, "B", &B));
+  TRY(get_size(env, argv[2], FNAME, "slots", &slots));
+  TRY(get_size(env, argv[3], FNAME, "count", &count));
+  TRY(get_array(env, argv[4], FNAME, "coef", false, &coef));
+  TRY(get_double(env, argv[5], FNAME, "kappa", &kappa));
+  TRY(get_array(env, argv[6], FNAME, "scale", true, &scale));
+  TRY(get_bool(env, argv[7], &fourth));
+  TRY(get_array(env, argv[8], FNAME, "out", false, &out));
+  TRY(get_size(env, argv[9], FNAME, "off", &off));
+  TRY(get_size(env, argv[10], FNAME, "ld", &ld));
+  if (coef.dtype != DT_F64) {
+    throw_error(env, "DTYPE", "%s: coef must be a Float64Array, got %s", FNAME, dtype_name(coef.dtype));
+    return NULL;
+  }
+  TRY(same_dtype(env, FNAME, &src, "src", &scale, "scale"));
+  TRY(same_dtype(env, FNAME, &src, "src", &out, "out"));
+  const size_t width = (fourth ? 3 : 1) * count;
+  if (ld < width) {
+    throw_error(env, "SHAPE", "%s: row stride %zu of out is below the %zu values written per input", FNAME, ld, width);
+    return NULL;
+  }
+  TRY(need_length(env, FNAME, &src, "src", slots * B * count));
+  TRY(need_length(env, FNAME, &coef, "coef", B * (3 * slots + 1)));
+  if (scale.data) TRY(need_length(env, FNAME, &scale, "scale", B * count));
+  if (B == 0 || count == 0) return NULL;
+  TRY(need_length(env, FNAME, &out, "out", off + (B - 1) * ld + width));
+  MomentsTask task = {src.data, src.dtype, B, slots, count, coef.data, kappa, scale.data, fourth, out.data, off, ld};
+  if (!parallel_inputs(B, slots * count, run_moments, &task, 4 * count * sizeof(double)))
+    throw_error(env, "TOO_LARGE", "%s: out of memory for %zu accumulators", FNAME, 4 * count);
+  return NULL;
+}
+#undef FNAME
+
 #define FNAME "sumCols"
 static napi_value SumCols(napi_env env, napi_callback_info info) {
   ARGS(4);
@@ -703,6 +846,8 @@ NAPI_MODULE_INIT() {
     {"addRowVectorAct", NULL, AddRowVectorAct, NULL, NULL, NULL, napi_enumerable, NULL},
     {"sumRows", NULL, SumRows, NULL, NULL, NULL, napi_enumerable, NULL},
     {"sumSquaredRows", NULL, SumSquaredRows, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"accumulate", NULL, Accumulate, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"stackedMoments", NULL, StackedMoments, NULL, NULL, NULL, napi_enumerable, NULL},
     {"sumCols", NULL, SumCols, NULL, NULL, NULL, napi_enumerable, NULL},
     {"softmaxRows", NULL, SoftmaxRows, NULL, NULL, NULL, napi_enumerable, NULL},
     {"logSumExpRows", NULL, LogSumExpRows, NULL, NULL, NULL, napi_enumerable, NULL},

@@ -107,6 +107,69 @@ KERNEL int FN(sumRows)(const T* X, size_t rows, size_t cols, double beta, T* out
   return 1;
 }
 
+/* out[off + i] += x[i]: per-batch products into float64 running sums. */
+KERNEL void FN(accumulate)(const T* X, size_t n, double* out) {
+  for (size_t i = 0; i < n; i++) out[i] += (double)X[i];
+}
+
+/* Projected moments of stacked directions for inputs b0 ≤ b < b1: see stackedMoments in
+ * src/core/backend.ts, whose reference this follows operation for operation. `acc` is scratch
+ * for 4·count doubles. The loops run over the contiguous directions of one slot row, so they
+ * vectorize. */
+TARGET_CLONES KERNEL void FN(stackedMoments)(const T* src, size_t B, size_t b0, size_t b1, size_t slots, size_t count,
+                                             const double* coef, double kappa, const T* scale, int fourth, T* out,
+                                             size_t off, size_t ld, double* acc) {
+  double* s1 = acc;
+  double* s2 = acc + count;
+  double* s4 = acc + 2 * count;
+  double* sq = acc + 3 * count;
+  const size_t stride = 3 * slots + 1;
+  for (size_t b = b0; b < b1; b++) {
+    const double* cb = coef + b * stride;
+    const double gamma = cb[3 * slots];
+    memset(acc, 0, 4 * count * sizeof(double));
+    for (size_t r = 0; r < slots; r++) {
+      const T* d = src + (r * B + b) * count;
+      const double w = cb[r], q = cb[slots + r], rho = cb[2 * slots + r];
+      if (!fourth) {
+        for (size_t j = 0; j < count; j++) { const double x = (double)d[j]; s1[j] += rho * x; s2[j] += w * (x * x); }
+      } else if (kappa != 0) {
+        for (size_t j = 0; j < count; j++) {
+          const double x = (double)d[j], x2 = x * x, px = w * x2;
+          s1[j] += rho * x; s2[j] += px; s4[j] += q * x2 * x2; sq[j] += px * px;
+        }
+      } else {
+        for (size_t j = 0; j < count; j++) {
+          const double x = (double)d[j], x2 = x * x;
+          s1[j] += rho * x; s2[j] += w * x2; s4[j] += q * x2 * x2;
+        }
+      }
+    }
+    T* o = out + off + b * ld;
+    const T* c = scale ? scale + b * count : NULL;
+    for (size_t j = 0; j < count; j++) {
+      const double a2 = s1[j] * s1[j];
+      double m2 = s2[j] + gamma * a2;
+      if (!fourth) {
+        if (c) m2 *= (double)c[j] * (double)c[j];
+        o[j] = (T)m2;
+        continue;
+      }
+      double m4 = s4[j] + gamma * a2 * a2;
+      if (kappa != 0) { const double e = m2 * m2 - sq[j]; m4 += kappa * (e < 0 ? 0 : e); } /* NaN passes, as with Math.max */
+      if (c) {
+        const double c2 = (double)c[j] * (double)c[j];
+        m2 *= c2;
+        m4 *= c2 * c2;
+      }
+      const double v = m4 - m2 * m2;
+      o[j] = (T)m2;
+      o[count + j] = (T)(m2 * m2);
+      o[2 * count + j] = (T)(v < 0 ? 0 : v);
+    }
+  }
+}
+
 KERNEL void FN(sumCols)(const T* X, size_t rows, size_t cols, T* out) {
   for (size_t r = 0; r < rows; r++) {
     const T* xr = X + r * cols;

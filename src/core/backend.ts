@@ -103,6 +103,29 @@ export interface Backend {
   sumRows(x: FloatArray, rows: number, cols: number, beta: number, out: FloatArray): void;
   /** out[c] = beta·out[c] + Σ_r x[r, c]² (one pass over x). */
   sumSquaredRows(x: FloatArray, rows: number, cols: number, beta: number, out: FloatArray): void;
+  /**
+   * out[off + i] += x[i] for i < x.length: per-batch products, in either dtype, added to float64
+   * running sums (the one kernel whose arrays may differ in dtype: `out` is always float64).
+   */
+  accumulate(x: FloatArray, out: Float64Array, off: number): void;
+  /**
+   * Projected second and fourth moments of stacked directions (the closed-form variances' per
+   * input and unit moments). `src` is [slots·B, count]: slot r of input b is row r·B + b, one
+   * direction per column. `coef` (float64, [B, 3·slots + 1]) holds per input the slot weights
+   * w_r, then q_r, then ρ_r, then γ. For direction j of input b, with d_r = src[(r·B + b)·count + j]:
+   *
+   *   s = Σ_r ρ_r d_r,   m2 = Σ_r w_r d_r² + γ s²,
+   *   m4 = Σ_r q_r d_r⁴ + γ s⁴ + κ·max(0, m2² − Σ_r (w_r d_r²)²)
+   *
+   * then m2·c² and m4·c⁴ with c = scale[b·count + j] when `scale` is given. Row b of `out` (row
+   * stride `ld`, from `off`) receives m2 at column j and, when `fourth`, m2² at count + j and
+   * max(0, m4 − m2²) at 2·count + j (≥ 0 exactly; rounding can leave a tiny negative, clamped).
+   * All sums in double, in the order written (r ascending).
+   */
+  stackedMoments(
+    src: FloatArray, B: number, slots: number, count: number, coef: Float64Array, kappa: number,
+    scale: FloatArray | null, fourth: boolean, out: FloatArray, off: number, ld: number,
+  ): void;
   /** out[r] = Σ_c x[r, c]. */
   sumCols(x: FloatArray, rows: number, cols: number, out: FloatArray): void;
   /** Row-wise softmax (numerically stable: max subtracted). */

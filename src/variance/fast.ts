@@ -103,17 +103,14 @@ export function addJointSums(model: Sequential, lik: Likelihood, x: Tensor, sums
     blockScope.run(() => addBlock(model, lik, block, curved, products, sums));
     blockScope.recycle();
   }
+  const be = getBackend();
+  const targets = [sums.fimSquared, sums.v1, sums.v2];
   for (const info of paramLayers(model)) {
     const prod = products.get(info.index);
     if (!prod) continue;
     const nw = prod.fim.length;
-    const off = info.offset;
-    for (let i = 0; i < nw; i++) sums.fim[off + i]! += prod.fim[i]!;
-    const targets = [sums.fimSquared, sums.v1, sums.v2];
-    for (let p = 0; p < prod.parts; p++) {
-      const dst = targets[p]!;
-      for (let i = 0; i < nw; i++) dst[off + i]! += prod.quartic[p * nw + i]!;
-    }
+    be.accumulate(prod.fim, sums.fim, info.offset);
+    for (let p = 0; p < prod.parts; p++) be.accumulate(prod.quartic.subarray(p * nw, (p + 1) * nw), targets[p]!, info.offset);
   }
 }
 
@@ -149,9 +146,8 @@ function addBlock(model: Sequential, lik: Likelihood, x: Tensor, curved: number[
 /**
  * The projected moments m2 = uᵀ Cov u and m4 = E[(uᵀ(t−η))⁴] of many directions u per input,
  * read straight from the stacked columns (row a·B + b holds coordinate a of every direction of
- * input b), without gathering them into per-input [count, T] arrays. Direction j's coordinates
- * sit at stride B·count: T strided reads per direction keep the sums in registers, four
- * directions per pass for instruction-level parallelism.
+ * input b) by the backend's `stackedMoments` kernel, without gathering them into per-input
+ * [count, T] arrays.
  */
 interface DirectionMoments {
   /** Columns per input C (T, or T − 1 where the likelihood's covariance has rank T − 1). */
@@ -162,89 +158,23 @@ interface DirectionMoments {
    */
   columns: FloatArray;
   /**
-   * For input b and the `count` directions in `src` [C·B, count], each scaled by
-   * scale[sOff + j] when a scale is given: m2 into m2Out[m2Off + j], and m2² and max(0, m4 − m2²)
-   * (≥ 0 exactly; rounding can leave a tiny negative, which is clamped) into quartic[qOff + j]
-   * and quartic[qOff + count + j].
+   * For the `count` directions per input in `src` [C·B, count], each scaled by scale[b·count + j]
+   * when a scale is given, row b of `out` (row stride ld, from off) receives m2 at column j and,
+   * when `fourth`, m2² at count + j and max(0, m4 − m2²) at 2·count + j (the layout of the
+   * backend's stackedMoments).
    */
-  fourth(src: FloatArray, b: number, count: number, m2Out: FloatArray, m2Off: number, quartic: FloatArray, qOff: number, scale: FloatArray | null, sOff: number): void;
-  /** m2 only, into out[off + j]. */
-  second(src: FloatArray, b: number, count: number, out: FloatArray, off: number): void;
+  write(src: FloatArray, count: number, scale: FloatArray | null, fourth: boolean, out: FloatArray, off: number, ld: number): void;
 }
 
 function directionMoments(lik: Likelihood, h64: Float64Array, B: number, T: number, cap: Capture): DirectionMoments {
   if (lik instanceof CategoricalLikelihood) return categoricalMoments(lik.meanStat(h64, B, T), B, T, cap);
-  if (lik instanceof IndependentCoordinates) {
-    // The per-coordinate variance v_a and fourth central moment k_a are the projected moments
-    // of the unit directions.
-    const identity = new Float64Array(T * T);
-    for (let a = 0; a < T; a++) identity[a * T + a] = 1;
-    const v = new Float64Array(B * T);
-    const k = new Float64Array(B * T);
-    for (let b = 0; b < B; b++) {
-      const mom = lik.projectedMoments(h64.subarray(b * T, (b + 1) * T), T, identity, T);
-      v.set(mom.second, b * T);
-      k.set(mom.fourth, b * T);
-    }
-    return independentMoments(v, k, B, T, cap);
-  }
+  if (lik instanceof IndependentCoordinates) return independentMoments(lik, h64, B, T, cap);
   return gatheredMoments(lik, h64, B, T, cap);
 }
 
-/**
- * Per-direction m2 and m4 of one input land in float64 scratch first, then `finishFourth` writes
- * the operands; the kernels are plain functions of numbers and arrays (no per-call closures or
- * views: boxed temporaries would cost a young-generation collection every few inputs).
- */
-class MomentScratch {
-  m2 = new Float64Array(0);
-  m4 = new Float64Array(0);
-  fit(count: number): void {
-    if (this.m2.length < count) {
-      this.m2 = new Float64Array(count);
-      this.m4 = new Float64Array(count);
-    }
-  }
-}
-
-function finishFourth(r2: Float64Array, r4: Float64Array, count: number, m2Out: FloatArray, m2Off: number, quartic: FloatArray, qOff: number, scale: FloatArray | null, sOff: number): void {
-  for (let j = 0; j < count; j++) {
-    let s2 = r2[j]!;
-    let s4 = r4[j]!;
-    if (scale) {
-      const c2 = scale[sOff + j]! * scale[sOff + j]!;
-      s2 *= c2;
-      s4 *= c2 * c2;
-    }
-    m2Out[m2Off + j] = s2;
-    quartic[qOff + j] = s2 * s2;
-    quartic[qOff + count + j] = Math.max(0, s4 - s2 * s2);
-  }
-}
-
-/**
- * Σ_a w_a d_a² and Σ_a w_a d_a⁴ over the T coordinates d_a = src[base + j + a·stride] of each
- * direction j, with weights w = weights[wOff + a]; four directions per pass.
- */
-function weightedPowers(src: FloatArray, base: number, stride: number, count: number, T: number, weights: Float64Array, wOff: number, r2: Float64Array, r4: Float64Array | null): void {
-  let j = 0;
-  for (; j + 3 < count; j += 4) {
-    let s2 = 0, s4 = 0, t2 = 0, t4 = 0, u2 = 0, u4 = 0, v2 = 0, v4 = 0;
-    for (let a = 0, o = base + j; a < T; a++, o += stride) {
-      const w = weights[wOff + a]!;
-      const d = src[o]! * src[o]!, e = src[o + 1]! * src[o + 1]!, f = src[o + 2]! * src[o + 2]!, g = src[o + 3]! * src[o + 3]!;
-      const pd = w * d, pe = w * e, pf = w * f, pg = w * g;
-      s2 += pd; s4 += pd * d; t2 += pe; t4 += pe * e; u2 += pf; u4 += pf * f; v2 += pg; v4 += pg * g;
-    }
-    r2[j] = s2; r2[j + 1] = t2; r2[j + 2] = u2; r2[j + 3] = v2;
-    if (r4) { r4[j] = s4; r4[j + 1] = t4; r4[j + 2] = u4; r4[j + 3] = v4; }
-  }
-  for (; j < count; j++) {
-    let s2 = 0, s4 = 0;
-    for (let a = 0, o = base + j; a < T; a++, o += stride) { const d = src[o]! * src[o]!; const pd = weights[wOff + a]! * d; s2 += pd; s4 += pd * d; }
-    r2[j] = s2;
-    if (r4) r4[j] = s4;
-  }
+/** Per input, the slot weights w, q, ρ and γ of stackedMoments: [B, 3·slots + 1]. */
+function momentCoefficients(B: number, slots: number): Float64Array {
+  return new Float64Array(B * (3 * slots + 1));
 }
 
 /**
@@ -252,127 +182,59 @@ function weightedPowers(src: FloatArray, base: number, stride: number, count: nu
  * to d_a = u_a − ū directly, and m2 = Σ p_a d_a², m4 = Σ p_a d_a⁴ (as projectedMoments). They
  * satisfy Σ p_a (e_a − p) = 0, so one of them is redundant: per input the class of largest
  * probability a* is left out (C = T − 1 columns, slot r holding class σ(r)) and its pullback
- * restored as d_a* = −Σ_r (p_σ(r) / p_a*) d_σ(r), well conditioned since p_a* ≥ 1/T.
+ * restored as d_a* = −Σ_r (p_σ(r) / p_a*) d_σ(r), well conditioned since p_a* ≥ 1/T. In
+ * stackedMoments' terms: w_r = q_r = p_σ(r), ρ_r = p_σ(r) / p_a*, γ = p_a* and κ = 0.
  */
 function categoricalMoments(p: Float64Array, B: number, T: number, cap: Capture): DirectionMoments {
   const C = T - 1;
   const columns = allocTensorData(cap.precision, C * B * T);
-  // Per input and slot: the class probability and its ratio to p_a*; per input p_a*.
-  const weight = new Float64Array(B * C);
-  const ratio = new Float64Array(B * C);
-  const top = new Float64Array(B);
+  const coef = momentCoefficients(B, C);
+  const stride = 3 * C + 1;
   for (let b = 0; b < B; b++) {
     let star = 0;
     for (let c = 1; c < T; c++) if (p[b * T + c]! > p[b * T + star]!) star = c;
     const ps = p[b * T + star]!;
-    top[b] = ps;
+    const cb = b * stride;
+    coef[cb + 3 * C] = ps;
     for (let r = 0; r < C; r++) {
       const cls = r < star ? r : r + 1;
-      weight[b * C + r] = p[b * T + cls]!;
-      ratio[b * C + r] = p[b * T + cls]! / ps;
+      coef[cb + r] = p[b * T + cls]!;
+      coef[cb + C + r] = p[b * T + cls]!;
+      coef[cb + 2 * C + r] = p[b * T + cls]! / ps;
       const o = (r * B + b) * T;
       for (let c = 0; c < T; c++) columns[o + c] = (c === cls ? 1 : 0) - p[b * T + c]!;
     }
   }
-  const scratch = new MomentScratch();
   return {
     stacked: C,
     columns,
-    fourth(src, b, count, m2Out, m2Off, quartic, qOff, scale, sOff) {
-      scratch.fit(count);
-      categoricalPowers(src, b * count, B * count, count, C, weight, ratio, b * C, top[b]!, scratch.m2, scratch.m4);
-      finishFourth(scratch.m2, scratch.m4, count, m2Out, m2Off, quartic, qOff, scale, sOff);
-    },
-    second(src, b, count, out, off) {
-      scratch.fit(count);
-      categoricalPowers(src, b * count, B * count, count, C, weight, ratio, b * C, top[b]!, scratch.m2, null);
-      for (let j = 0; j < count; j++) out[off + j] = scratch.m2[j]!;
+    write(src, count, scale, fourth, out, off, ld) {
+      getBackend().stackedMoments(src, B, C, count, coef, 0, scale, fourth, out, off, ld);
     },
   };
 }
 
 /**
- * m2 = Σ_r w_r d_r² + p* d*² and m4 = Σ_r w_r d_r⁴ + p* d*⁴ with d* = −Σ_r ρ_r d_r over the C
- * slots d_r = src[base + j + r·stride] of each direction j (w = weight, ρ = ratio at wOff + r);
- * four directions per pass.
- */
-function categoricalPowers(
-  src: FloatArray, base: number, stride: number, count: number, C: number, weight: Float64Array, ratio: Float64Array, wOff: number, top: number,
-  r2: Float64Array, r4: Float64Array | null,
-): void {
-  let j = 0;
-  for (; j + 3 < count; j += 4) {
-    let s1 = 0, s2 = 0, s4 = 0, t1 = 0, t2 = 0, t4 = 0, u1 = 0, u2 = 0, u4 = 0, v1 = 0, v2 = 0, v4 = 0;
-    for (let r = 0, o = base + j; r < C; r++, o += stride) {
-      const w = weight[wOff + r]!;
-      const q = ratio[wOff + r]!;
-      const d = src[o]!, e = src[o + 1]!, f = src[o + 2]!, g = src[o + 3]!;
-      s1 += q * d; t1 += q * e; u1 += q * f; v1 += q * g;
-      const d2 = d * d, e2 = e * e, f2 = f * f, g2 = g * g;
-      const pd = w * d2, pe = w * e2, pf = w * f2, pg = w * g2;
-      s2 += pd; s4 += pd * d2; t2 += pe; t4 += pe * e2; u2 += pf; u4 += pf * f2; v2 += pg; v4 += pg * g2;
-    }
-    const a2 = s1 * s1, b2 = t1 * t1, c2 = u1 * u1, e2 = v1 * v1;
-    r2[j] = s2 + top * a2; r2[j + 1] = t2 + top * b2; r2[j + 2] = u2 + top * c2; r2[j + 3] = v2 + top * e2;
-    if (r4) { r4[j] = s4 + top * a2 * a2; r4[j + 1] = t4 + top * b2 * b2; r4[j + 2] = u4 + top * c2 * c2; r4[j + 3] = v4 + top * e2 * e2; }
-  }
-  for (; j < count; j++) {
-    let s1 = 0, s2 = 0, s4 = 0;
-    for (let r = 0, o = base + j; r < C; r++, o += stride) {
-      const d = src[o]!;
-      s1 += ratio[wOff + r]! * d;
-      const d2 = d * d;
-      const pd = weight[wOff + r]! * d2;
-      s2 += pd;
-      s4 += pd * d2;
-    }
-    const a2 = s1 * s1;
-    r2[j] = s2 + top * a2;
-    if (r4) r4[j] = s4 + top * a2 * a2;
-  }
-}
-
-/**
  * Independent coordinates (Gaussian, Bernoulli, Poisson) with variances v_a and fourth central
- * moments k_a: m2 = Σ w_a with w_a = v_a u_a², and m4 = Σ k_a u_a⁴ + 3 max(0, (Σ w)² − Σ w²), the
- * expression projectedMoments evaluates.
+ * moments k_a of the unit directions: m2 = Σ w_a with w_a = v_a u_a², and
+ * m4 = Σ k_a u_a⁴ + 3 max(0, (Σ w)² − Σ w²), the expression projectedMoments evaluates. In
+ * stackedMoments' terms: w_a = v_a, q_a = k_a, ρ = γ = 0 and κ = 3.
  */
-function independentFourth(src: FloatArray, base: number, stride: number, count: number, T: number, v: Float64Array, k: Float64Array, wOff: number, r2: Float64Array, r4: Float64Array): void {
-  let j = 0;
-  for (; j + 1 < count; j += 2) {
-    let w1 = 0, q1 = 0, d1 = 0, w2 = 0, q2 = 0, d2 = 0;
-    for (let a = 0, o = base + j; a < T; a++, o += stride) {
-      const va = v[wOff + a]!, ka = k[wOff + a]!;
-      const x = src[o]! * src[o]!, y = src[o + 1]! * src[o + 1]!;
-      const wx = x * va, wy = y * va;
-      w1 += wx; q1 += wx * wx; d1 += x * x * ka;
-      w2 += wy; q2 += wy * wy; d2 += y * y * ka;
-    }
-    r2[j] = w1; r4[j] = d1 + 3 * Math.max(0, w1 * w1 - q1);
-    r2[j + 1] = w2; r4[j + 1] = d2 + 3 * Math.max(0, w2 * w2 - q2);
+function independentMoments(lik: IndependentCoordinates, h64: Float64Array, B: number, T: number, cap: Capture): DirectionMoments {
+  const identity = new Float64Array(T * T);
+  for (let a = 0; a < T; a++) identity[a * T + a] = 1;
+  const coef = momentCoefficients(B, T);
+  const stride = 3 * T + 1;
+  for (let b = 0; b < B; b++) {
+    const mom = lik.projectedMoments(h64.subarray(b * T, (b + 1) * T), T, identity, T);
+    coef.set(mom.second, b * stride);
+    coef.set(mom.fourth, b * stride + T);
   }
-  for (; j < count; j++) {
-    let w1 = 0, q1 = 0, d1 = 0;
-    for (let a = 0, o = base + j; a < T; a++, o += stride) { const x = src[o]! * src[o]!; const wx = x * v[wOff + a]!; w1 += wx; q1 += wx * wx; d1 += x * x * k[wOff + a]!; }
-    r2[j] = w1; r4[j] = d1 + 3 * Math.max(0, w1 * w1 - q1);
-  }
-}
-
-function independentMoments(v: Float64Array, k: Float64Array, B: number, T: number, cap: Capture): DirectionMoments {
-  const scratch = new MomentScratch();
   return {
     stacked: T,
     columns: unitOutputColumns(cap, T),
-    fourth(src, b, count, m2Out, m2Off, quartic, qOff, scale, sOff) {
-      scratch.fit(count);
-      independentFourth(src, b * count, B * count, count, T, v, k, b * T, scratch.m2, scratch.m4);
-      finishFourth(scratch.m2, scratch.m4, count, m2Out, m2Off, quartic, qOff, scale, sOff);
-    },
-    second(src, b, count, out, off) {
-      // m2 = Σ v_a u_a²: the weighted squares with the variances as weights.
-      scratch.fit(count);
-      weightedPowers(src, b * count, B * count, count, T, v, b * T, scratch.m2, null);
-      for (let j = 0; j < count; j++) out[off + j] = scratch.m2[j]!;
+    write(src, count, scale, fourth, out, off, ld) {
+      getBackend().stackedMoments(src, B, T, count, coef, 3, scale, fourth, out, off, ld);
     },
   };
 }
@@ -380,24 +242,27 @@ function independentMoments(v: Float64Array, k: Float64Array, B: number, T: numb
 /** Any other likelihood: each input's directions gathered as [count, T] and projectedMoments asked. */
 function gatheredMoments(lik: Likelihood, h64: Float64Array, B: number, T: number, cap: Capture): DirectionMoments {
   let dirs = new Float64Array(0);
-  const ask = (src: FloatArray, b: number, count: number) => {
-    if (dirs.length < count * T) dirs = new Float64Array(count * T);
-    for (let a = 0; a < T; a++) {
-      const o = (a * B + b) * count;
-      for (let j = 0; j < count; j++) dirs[j * T + a] = src[o + j]!;
-    }
-    return lik.projectedMoments(h64.subarray(b * T, (b + 1) * T), T, dirs.subarray(0, count * T), count);
-  };
   return {
     stacked: T,
     columns: unitOutputColumns(cap, T),
-    fourth(src, b, count, m2Out, m2Off, quartic, qOff, scale, sOff) {
-      const mom = ask(src, b, count);
-      finishFourth(mom.second, mom.fourth, count, m2Out, m2Off, quartic, qOff, scale, sOff);
-    },
-    second(src, b, count, out, off) {
-      const m = ask(src, b, count).second;
-      for (let j = 0; j < count; j++) out[off + j] = m[j]!;
+    write(src, count, scale, fourth, out, off, ld) {
+      if (dirs.length < count * T) dirs = new Float64Array(count * T);
+      for (let b = 0; b < B; b++) {
+        for (let a = 0; a < T; a++) {
+          const o = (a * B + b) * count;
+          for (let j = 0; j < count; j++) dirs[j * T + a] = src[o + j]!;
+        }
+        const mom = lik.projectedMoments(h64.subarray(b * T, (b + 1) * T), T, dirs.subarray(0, count * T), count);
+        const o = off + b * ld;
+        for (let j = 0; j < count; j++) {
+          const c2 = scale ? scale[b * count + j]! * scale[b * count + j]! : 1;
+          const m2 = mom.second[j]! * c2;
+          out[o + j] = m2;
+          if (!fourth) continue;
+          out[o + count + j] = m2 * m2;
+          out[o + 2 * count + j] = Math.max(0, mom.fourth[j]! * c2 * c2 - m2 * m2);
+        }
+      }
     },
   };
 }
@@ -405,7 +270,7 @@ function gatheredMoments(lik: Likelihood, h64: Float64Array, B: number, T: numbe
 /**
  * A dense layer: per (input, unit) the projected moments of δ_j (the columns of `delta` scaled
  * per unit by `scale` when given) and E_j, then one gemm with a² for the FIM and one with a⁴ for
- * I², V1 and V2 stacked.
+ * I², V1 and V2 stacked; the bias entries (a = 1) are their column sums.
  */
 function addDenseLayer(
   cap: Capture, moments: DirectionMoments, info: ParamLayerInfo, delta: FloatArray, scale: FloatArray | null, E: FloatArray | null, prod: DenseProducts, sums: JointSums,
@@ -415,34 +280,34 @@ function addDenseLayer(
   const out = layer.nout;
   const inW = layer.nin;
   const prec = cap.precision;
-  // Per input: m2 [B, out]; quartic [B, parts·out] holds m2², max(0, m4 − m2²) and, with E, EᵀCov E.
   const parts = prod.parts;
   // An internal invariant (the plan in addJointSums and unitCurvature agree), not a user error.
   if ((parts === 3) !== (E !== null)) throw new Error(`dense layer ${info.index}: Hessian diagonal ${E ? 'present' : 'missing'} against the plan`);
-  const width = parts * out;
-  const m2 = allocTensorData(prec, B * out);
-  const quartic = allocTensorData(prec, B * width);
-  for (let b = 0; b < B; b++) {
-    moments.fourth(delta, b, out, m2, b * out, quartic, b * width, scale, b * out);
-    if (E) moments.second(E, b, out, quartic, b * width + 2 * out);
-  }
+  // Per input one row [m2 | m2² | max(0, m4 − m2²) | EᵀCov E (with E)]: the FIM gemm reads the
+  // first block, the quartic gemm the others.
+  const width = (1 + parts) * out;
+  const moms = allocTensorData(prec, B * width);
+  moments.write(delta, out, scale, true, moms, 0, width);
+  if (E) moments.write(E, out, null, false, moms, 3 * out, width);
   const a2 = squaredInput(cap, info);
   const be = getBackend();
   const a4 = allocTensorData(prec, a2.length);
   be.binary(Binary.mul, a2, a2, a4);
-  be.gemm(true, false, out, inW, B, 1, m2, 0, out, a2, 0, inW, 1, prod.fim, 0, inW);
-  be.gemm(true, false, width, inW, B, 1, quartic, 0, width, a4, 0, inW, 1, prod.quartic, 0, inW);
-  if (layer.bias === null) return;
-  // The bias entries (a = 1) go straight into the float64 sums.
-  const off = info.offset;
-  const nw = out * inW;
-  const targets = [sums.fimSquared, sums.v1, sums.v2];
-  for (let b = 0; b < B; b++) {
-    for (let j = 0; j < out; j++) {
-      sums.fim[off + nw + j]! += m2[b * out + j]!;
-      for (let p = 0; p < parts; p++) targets[p]![off + nw + j]! += quartic[b * width + p * out + j]!;
-    }
-  }
+  be.gemm(true, false, out, inW, B, 1, moms, 0, width, a2, 0, inW, 1, prod.fim, 0, inW);
+  be.gemm(true, false, parts * out, inW, B, 1, moms, out, width, a4, 0, inW, 1, prod.quartic, 0, inW);
+  if (layer.bias !== null) addColumnSums(moms, B, out, 1 + parts, sums, info.offset + out * inW);
+}
+
+/**
+ * The column sums of per-input moment rows [B, parts·count] (blocks m2, m2², V1-part, V2-part in
+ * that order) added to the float64 sums of `count` parameters from `off`.
+ */
+function addColumnSums(moms: FloatArray, B: number, count: number, parts: number, sums: JointSums, off: number): void {
+  const be = getBackend();
+  const col = allocTensorData(moms instanceof Float64Array ? 'float64' : 'float32', parts * count);
+  be.sumRows(moms, B, parts * count, 0, col);
+  const targets = [sums.fim, sums.fimSquared, sums.v1, sums.v2];
+  for (let p = 0; p < parts; p++) be.accumulate(col.subarray(p * count, (p + 1) * count), targets[p]!, off);
 }
 
 /** A conv layer: per-sample Jacobians (C columns) and Hessian diagonals, moments per parameter. */
@@ -452,21 +317,11 @@ function addConvLayer(cap: Capture, moments: DirectionMoments, C: number, info: 
   const n = delta.length / C;
   const J = allocTensorData(cap.precision, C * B * size);
   for (let a = 0; a < C; a++) J.set(perSampleGrads(cap, info, delta.subarray(a * n, (a + 1) * n)), a * B * size);
-  // Per input: m2, then m2² and max(0, m4 − m2²), and H's second moment, straight into the float64 sums.
-  const m2 = new Float64Array(size);
-  const quartic = new Float64Array(2 * size);
-  const v2 = new Float64Array(size);
-  const off = info.offset;
-  for (let b = 0; b < B; b++) {
-    moments.fourth(J, b, size, m2, 0, quartic, 0, null, 0);
-    for (let i = 0; i < size; i++) {
-      sums.fim[off + i]! += m2[i]!;
-      sums.fimSquared[off + i]! += quartic[i]!;
-      sums.v1[off + i]! += quartic[size + i]!;
-    }
-    if (H) {
-      moments.second(H, b, size, v2, 0);
-      for (let i = 0; i < size; i++) sums.v2[off + i]! += v2[i]!;
-    }
-  }
+  // Per input [m2 | m2² | max(0, m4 − m2²) | HᵀCov H (with H)], summed over the inputs.
+  const parts = H ? 4 : 3;
+  const width = parts * size;
+  const moms = allocTensorData(cap.precision, B * width);
+  moments.write(J, size, null, true, moms, 0, width);
+  if (H) moments.write(H, size, null, false, moms, 3 * size, width);
+  addColumnSums(moms, B, size, parts, sums, info.offset);
 }

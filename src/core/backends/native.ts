@@ -28,6 +28,9 @@ interface NativeAddon {
   sumRows: Backend['sumRows'];
   /** Absent from addons built before it existed (the backend then uses the ts kernel). */
   sumSquaredRows?: Backend['sumSquaredRows'];
+  /** Absent from addons built before they existed (the backend then uses the ts kernels). */
+  accumulate?: Backend['accumulate'];
+  stackedMoments?: Backend['stackedMoments'];
   sumCols: Backend['sumCols'];
   softmaxRows: Backend['softmaxRows'];
   logSumExpRows: Backend['logSumExpRows'];
@@ -126,6 +129,8 @@ export function loadNativeBackend(): Backend | { reason: string } {
     addRowVectorAct: addon.addRowVectorAct,
     sumRows: addon.sumRows,
     sumSquaredRows: addon.sumSquaredRows ?? tsBackend.sumSquaredRows,
+    accumulate: addon.accumulate ?? tsBackend.accumulate,
+    stackedMoments: addon.stackedMoments ?? tsBackend.stackedMoments,
     sumCols: addon.sumCols,
     softmaxRows: addon.softmaxRows,
     logSumExpRows: addon.logSumExpRows,

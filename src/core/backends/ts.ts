@@ -119,6 +119,56 @@ export const tsBackend: Backend = {
     for (let c = 0; c < cols; c++) out[c] = beta === 0 ? acc[c]! : beta * out[c]! + acc[c]!;
   },
 
+  accumulate(x, out, off) {
+    for (let i = 0; i < x.length; i++) out[off + i]! += x[i]!;
+  },
+
+  stackedMoments(src, B, slots, count, coef, kappa, scale, fourth, out, off, ld) {
+    // One pass over the slots of an input, all its directions at once (rows are contiguous).
+    const s1 = new Float64Array(count);
+    const s2 = new Float64Array(count);
+    const s4 = new Float64Array(count);
+    const sq = new Float64Array(count);
+    const stride = 3 * slots + 1;
+    for (let b = 0; b < B; b++) {
+      const cb = b * stride;
+      const gamma = coef[cb + 3 * slots]!;
+      s1.fill(0); s2.fill(0); s4.fill(0); sq.fill(0);
+      for (let r = 0; r < slots; r++) {
+        const row = (r * B + b) * count;
+        const w = coef[cb + r]!, q = coef[cb + slots + r]!, rho = coef[cb + 2 * slots + r]!;
+        for (let j = 0; j < count; j++) {
+          const d = src[row + j]!;
+          const d2 = d * d;
+          const pd = w * d2;
+          s1[j]! += rho * d;
+          s2[j]! += pd;
+          if (fourth) { s4[j]! += q * d2 * d2; sq[j]! += pd * pd; }
+        }
+      }
+      const o = off + b * ld;
+      for (let j = 0; j < count; j++) {
+        const a2 = s1[j]! * s1[j]!;
+        let m2 = s2[j]! + gamma * a2;
+        if (!fourth) {
+          if (scale) m2 *= scale[b * count + j]! * scale[b * count + j]!;
+          out[o + j] = m2;
+          continue;
+        }
+        let m4 = s4[j]! + gamma * a2 * a2;
+        if (kappa !== 0) m4 += kappa * Math.max(0, m2 * m2 - sq[j]!);
+        if (scale) {
+          const c2 = scale[b * count + j]! * scale[b * count + j]!;
+          m2 *= c2;
+          m4 *= c2 * c2;
+        }
+        out[o + j] = m2;
+        out[o + count + j] = m2 * m2;
+        out[o + 2 * count + j] = Math.max(0, m4 - m2 * m2);
+      }
+    }
+  },
+
   sumCols(x, rows, cols, out) {
     for (let r = 0; r < rows; r++) {
       let s = 0;
