@@ -518,6 +518,96 @@ for (const { label, backend: B } of BACKENDS) {
   });
 }
 
+// ------------------------------------------------------------------ moment kernels
+
+/** stackedMoments of one (input, direction) straight from its definition, in float64. */
+function directMoments(src: FloatArray, B: number, slots: number, count: number, coef: Float64Array, kappa: number, scale: FloatArray | null, b: number, j: number) {
+  const cb = b * (3 * slots + 1);
+  let s = 0, sAbs = 0, m2 = 0, mag2 = 0, m4 = 0, mag4 = 0, sq = 0;
+  for (let r = 0; r < slots; r++) {
+    const d = src[(r * B + b) * count + j]!;
+    const w = coef[cb + r]!, q = coef[cb + slots + r]!, rho = coef[cb + 2 * slots + r]!;
+    s += rho * d; sAbs += Math.abs(rho * d);
+    m2 += w * d * d; mag2 += Math.abs(w) * d * d;
+    m4 += q * d ** 4; mag4 += Math.abs(q) * d ** 4;
+    sq += (w * d * d) ** 2;
+  }
+  const gamma = coef[cb + 3 * slots]!;
+  m2 += gamma * s * s; mag2 += Math.abs(gamma) * sAbs ** 2;
+  m4 += gamma * s ** 4 + kappa * Math.max(0, m2 * m2 - sq); mag4 += Math.abs(gamma) * sAbs ** 4 + Math.abs(kappa) * (mag2 ** 2 + sq);
+  const c2 = scale ? scale[b * count + j]! ** 2 : 1;
+  return { m2: m2 * c2, m4: m4 * c2 * c2, mag2: mag2 * c2, mag4: (mag4 + mag2 ** 2) * c2 * c2 };
+}
+
+for (const { label, backend: B } of [{ label: 'ts', backend: tsBackend }, ...BACKENDS]) {
+  describe(`${label} moment kernels`, () => {
+    for (const dtype of DTYPES) {
+      it(`${dtype}: stackedMoments against its definition (κ = 0 and 3, scaled or not, m2 only or with the fourth moments, strided rows)`, () => {
+        const eps = epsilonOf(dtype);
+        const rng = new Rng(`moments-${label}-${dtype}`);
+        // The last size is large enough for the native kernel to split the inputs over threads.
+        for (const [Bn, slots, count] of [[1, 1, 1], [3, 4, 5], [17, 9, 33], [64, 9, 512]] as [number, number, number][]) {
+          const src = normal(rng, dtype, slots * Bn * count, 2);
+          const coef = new Float64Array(Bn * (3 * slots + 1));
+          for (let i = 0; i < coef.length; i++) coef[i] = rng.uniform() * (i % (3 * slots + 1) < 2 * slots ? 1 : 2);
+          const scale = normal(rng, dtype, Bn * count);
+          for (const kappa of [0, 3]) for (const scaled of [false, true]) for (const fourth of [false, true]) {
+            const width = (fourth ? 3 : 1) * count;
+            const off = 2, ld = width + 3;
+            const SENTINEL = 12345;
+            const out = alloc(dtype, off + Bn * ld + 1).fill(SENTINEL);
+            B.stackedMoments(src, Bn, slots, count, coef, kappa, scaled ? scale : null, fourth, out, off, ld);
+            const tag = `${label} ${dtype} B=${Bn} slots=${slots} count=${count} κ=${kappa} scaled=${scaled} fourth=${fourth}`;
+            const bad: string[] = [];
+            for (let b = 0; b < Bn; b++) for (let j = 0; j < count; j++) {
+              const want = directMoments(src, Bn, slots, count, coef, kappa, scaled ? scale : null, b, j);
+              const o = off + b * ld;
+              const t2 = 2 * eps * Math.abs(want.m2) + 8 * (slots + 4) * EPS64 * want.mag2;
+              if (!(Math.abs(out[o + j]! - want.m2) <= t2)) bad.push(`m2[${b},${j}] ${out[o + j]} vs ${want.m2}`);
+              if (!fourth) continue;
+              const sq = want.m2 * want.m2;
+              if (!(Math.abs(out[o + count + j]! - sq) <= 2 * eps * sq + 4 * t2 * Math.abs(want.m2))) bad.push(`m2²[${b},${j}] ${out[o + count + j]} vs ${sq}`);
+              const v = Math.max(0, want.m4 - sq);
+              const tv = 2 * eps * v + 16 * (slots + 4) * EPS64 * want.mag4 + 4 * t2 * Math.abs(want.m2);
+              if (!(out[o + 2 * count + j]! >= 0) || !(Math.abs(out[o + 2 * count + j]! - v) <= tv)) bad.push(`V1[${b},${j}] ${out[o + 2 * count + j]} vs ${v}`);
+            }
+            // Nothing outside the written windows is touched.
+            for (let i = 0; i < out.length; i++) {
+              const rel = i - off;
+              const inside = rel >= 0 && rel < Bn * ld && rel % ld < width;
+              if (!inside && out[i] !== SENTINEL) bad.push(`out[${i}] outside the rows was written`);
+            }
+            assert.deepEqual(bad.slice(0, 5), [], tag);
+          }
+        }
+      });
+
+      it(`${dtype}: accumulate adds into float64 sums at an offset`, () => {
+        const rng = new Rng(`accumulate-${label}-${dtype}`);
+        for (const n of [0, 1, 17, 4099]) {
+          const x = normal(rng, dtype, n);
+          const out = Float64Array.from(normal(rng, 'float64', n + 5));
+          const want = out.slice();
+          for (let i = 0; i < n; i++) want[3 + i]! += x[i]!;
+          B.accumulate(x, out, 3);
+          assertExact(`${label} accumulate ${dtype} n=${n}`, out, want);
+        }
+      });
+    }
+
+    it('rejects a float32 coefficient array, a short output and a row stride below the values written', () => {
+      const src = new Float32Array(2 * 3 * 4), coef = new Float64Array(3 * 7), out = new Float32Array(3 * 12);
+      const code = (c: string) => (e: unknown) => e instanceof FimkitError && e.code === c;
+      assert.throws(() => B.stackedMoments(src, 3, 2, 4, new Float32Array(21) as unknown as Float64Array, 0, null, true, out, 0, 12), code('DTYPE'));
+      assert.throws(() => B.stackedMoments(src, 3, 2, 4, coef, 0, null, true, new Float32Array(35), 0, 12), code('SHAPE'));
+      assert.throws(() => B.stackedMoments(src, 3, 2, 4, coef, 0, null, true, out, 0, 11), code('SHAPE'));
+      assert.throws(() => B.stackedMoments(new Float32Array(23), 3, 2, 4, coef, 0, null, true, out, 0, 12), code('SHAPE'));
+      assert.throws(() => B.accumulate(new Float32Array(4), new Float32Array(4) as unknown as Float64Array, 0), code('DTYPE'));
+      assert.throws(() => B.accumulate(new Float32Array(4), new Float64Array(4), 1), code('SHAPE'));
+    });
+  });
+}
+
 // ------------------------------------------------------------------ wasm gemm on worker threads
 
 /** Bytes of a built wasm file in dist/wasm, or null when it is missing or does not validate here. */

@@ -164,14 +164,21 @@ export function jointVariances(model: Sequential, lik: Likelihood, data: Dataset
   const meanV2 = sums.v2;
   const v1 = new Float64Array(P);
   const v2 = new Float64Array(P);
+  // Reciprocals once: a division per entry and array costs more than the rest of the loop.
+  const perInput = 1 / total;
+  const perLabel = 1 / (total * N);
+  const perEstimate = 1 / Nx;
   for (let i = 0; i < P; i++) {
-    const f = fim[i]! / total;
+    const f = fim[i]! * perInput;
+    const vx = Math.max(0, fimVar[i]! * perInput - f * f);
+    const m1 = meanV1[i]! * perLabel;
+    const m2 = meanV2[i]! * perLabel;
     fim[i] = f;
-    fimVar[i] = Math.max(0, fimVar[i]! / total - f * f);
-    meanV1[i] = meanV1[i]! / total / N;
-    meanV2[i] = meanV2[i]! / total / N;
-    v1[i] = (fimVar[i]! + meanV1[i]!) / Nx;
-    v2[i] = (fimVar[i]! + meanV2[i]!) / Nx;
+    fimVar[i] = vx;
+    meanV1[i] = m1;
+    meanV2[i] = m2;
+    v1[i] = (vx + m1) * perEstimate;
+    v2[i] = (vx + m2) * perEstimate;
   }
   return { P, inputs: total, labelsPerInput: N, inputsPerEstimate: Nx, fim, fimVarOverInputs: fimVar, meanV1, meanV2, v1, v2 };
 }

@@ -6,6 +6,7 @@
 import { Binary, Unary, type Backend, type BinaryCode, type Conv2dGeometry, type UnaryCode } from '../backend.js';
 import type { FloatArray } from '../dtype.js';
 import { unaryScalar } from '../scalar.js';
+import { fail } from '../errors.js';
 
 function packed(
   trans: boolean, rows: number, cols: number, src: FloatArray, off: number, ld: number,
@@ -120,10 +121,13 @@ export const tsBackend: Backend = {
   },
 
   accumulate(x, out, off) {
+    if (!(out instanceof Float64Array)) fail('DTYPE', 'accumulate: out must be a Float64Array (the running sums)');
+    if (out.length < off + x.length) fail('SHAPE', `accumulate: out has ${out.length} elements but offset ${off} + ${x.length} are needed`);
     for (let i = 0; i < x.length; i++) out[off + i]! += x[i]!;
   },
 
   stackedMoments(src, B, slots, count, coef, kappa, scale, fourth, out, off, ld) {
+    checkMomentArgs(src, B, slots, count, coef, scale, fourth, out, off, ld);
     // One pass over the slots of an input, all its directions at once (rows are contiguous).
     const s1 = new Float64Array(count);
     const s2 = new Float64Array(count);
@@ -266,4 +270,25 @@ export function col2imTs(cols: FloatArray, g: Conv2dGeometry, out: FloatArray): 
       }
     }
   }
+}
+
+/** The argument checks of stackedMoments (as the native addon makes them). */
+function checkMomentArgs(
+  src: FloatArray, B: number, slots: number, count: number, coef: Float64Array, scale: FloatArray | null, fourth: boolean, out: FloatArray, off: number, ld: number,
+): void {
+  const fn = 'stackedMoments';
+  if (!(coef instanceof Float64Array)) fail('DTYPE', `${fn}: coef must be a Float64Array`);
+  const dt = (a: FloatArray) => (a instanceof Float64Array ? 'float64' : 'float32');
+  for (const [name, a] of [['scale', scale], ['out', out]] as const) {
+    if (a && dt(a) !== dt(src)) fail('DTYPE', `${fn}: ${name} is ${dt(a)} but src is ${dt(src)}; all arrays of one call must share a dtype`);
+  }
+  const width = (fourth ? 3 : 1) * count;
+  if (ld < width) fail('SHAPE', `${fn}: row stride ${ld} of out is below the ${width} values written per input`);
+  const need = (name: string, a: { length: number }, n: number) => {
+    if (a.length < n) fail('SHAPE', `${fn}: ${name} has ${a.length} elements but the given sizes need ${n}`);
+  };
+  need('src', src, slots * B * count);
+  need('coef', coef, B * (3 * slots + 1));
+  if (scale) need('scale', scale, B * count);
+  if (B > 0 && count > 0) need('out', out, off + (B - 1) * ld + width);
 }
