@@ -128,7 +128,7 @@ function addColumns(acc: RawAccumulator, cap: Capture, at: number, cot: FloatArr
     const S = sums.get(l.index);
     if (!S) continue;
     if (acc.kind === 'diag') addWeightedSquaredInputs(cap, l, S, acc.diag!.subarray(l.offset, l.offset + l.size));
-    else { const G = acc.kfac![acc.layers.indexOf(l)]!.G; for (let i = 0; i < G.length; i++) G[i]! += S[i]!; }
+    else getBackend().accumulate(S, acc.kfac![acc.layers.indexOf(l)]!.G, 0);
   }
 }
 

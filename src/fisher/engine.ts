@@ -243,7 +243,7 @@ function gemmInto(transA: boolean, transB: boolean, m: number, n: number, k: num
   }
   const tmp = allocScratch('float32', m * n);
   be.gemm(transA, transB, m, n, k, 1, a, 0, lda, b, 0, ldb, 0, tmp, 0, n);
-  for (let i = 0; i < m * n; i++) acc[i]! += tmp[i]!;
+  be.accumulate(tmp.subarray(0, m * n), acc, 0);
 }
 
 /**
@@ -256,9 +256,12 @@ export function gramInto(n: number, k: number, a: FloatArray, lda: number, acc: 
     be.syrk(n, k, 1, a, 0, lda, 1, acc, 0, ldc);
     return;
   }
+  // The mixed case: a float32 product added to float64 sums.
+  const sums = acc as Float64Array;
   const tmp = allocScratch('float32', n * n);
   be.syrk(n, k, 1, a, 0, lda, 0, tmp, 0, n);
-  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) acc[i * ldc + j]! += tmp[i * n + j]!;
+  if (ldc === n) be.accumulate(tmp.subarray(0, n * n), sums, 0);
+  else for (let i = 0; i < n; i++) be.accumulate(tmp.subarray(i * n, (i + 1) * n), sums, i * ldc);
 }
 
 /**
@@ -292,7 +295,7 @@ export function accumulateSquares(cap: Capture, info: ParamLayerInfo, delta: Flo
       for (let i = 0; i < info.size; i++) { const v = g[o + i]!; acc[i]! += wb * v * v; }
     }
   }
-  if (sums) for (let i = 0; i < info.size; i++) acc[i]! += sums[i]!;
+  if (sums) getBackend().accumulate(sums, acc, 0);
 }
 
 /** S_bj += Σ_r w_rb δ_rbj² for a dense layer (S is [B, out]; w null means all ones). */
