@@ -128,41 +128,34 @@ export const tsBackend: Backend = {
 
   stackedMoments(src, B, slots, count, coef, kappa, scale, fourth, out, off, ld) {
     checkMomentArgs(src, B, slots, count, coef, scale, fourth, out, off, ld);
-    // One pass over the slots of an input, all its directions at once (rows are contiguous).
-    const s1 = new Float64Array(count);
-    const s2 = new Float64Array(count);
-    const s4 = new Float64Array(count);
-    const sq = new Float64Array(count);
+    // Per direction, register sums over its slots (strided reads, r ascending as defined).
     const stride = 3 * slots + 1;
+    const rowStride = B * count;
     for (let b = 0; b < B; b++) {
       const cb = b * stride;
       const gamma = coef[cb + 3 * slots]!;
-      s1.fill(0); s2.fill(0); s4.fill(0); sq.fill(0);
-      for (let r = 0; r < slots; r++) {
-        const row = (r * B + b) * count;
-        const w = coef[cb + r]!, q = coef[cb + slots + r]!, rho = coef[cb + 2 * slots + r]!;
-        for (let j = 0; j < count; j++) {
-          const d = src[row + j]!;
-          const d2 = d * d;
-          const pd = w * d2;
-          s1[j]! += rho * d;
-          s2[j]! += pd;
-          if (fourth) { s4[j]! += q * d2 * d2; sq[j]! += pd * pd; }
-        }
-      }
       const o = off + b * ld;
       for (let j = 0; j < count; j++) {
-        const a2 = s1[j]! * s1[j]!;
-        let m2 = s2[j]! + gamma * a2;
+        let s1 = 0, s2 = 0, s4 = 0, sq = 0;
+        for (let r = 0, i = b * count + j; r < slots; r++, i += rowStride) {
+          const d = src[i]!;
+          const d2 = d * d;
+          const pd = coef[cb + r]! * d2;
+          s1 += coef[cb + 2 * slots + r]! * d;
+          s2 += pd;
+          s4 += coef[cb + slots + r]! * d2 * d2;
+          sq += pd * pd;
+        }
+        const a2 = s1 * s1;
+        let m2 = s2 + gamma * a2;
+        const c2 = scale ? scale[b * count + j]! * scale[b * count + j]! : 1;
         if (!fourth) {
-          if (scale) m2 *= scale[b * count + j]! * scale[b * count + j]!;
-          out[o + j] = m2;
+          out[o + j] = scale ? m2 * c2 : m2;
           continue;
         }
-        let m4 = s4[j]! + gamma * a2 * a2;
-        if (kappa !== 0) m4 += kappa * Math.max(0, m2 * m2 - sq[j]!);
+        let m4 = s4 + gamma * a2 * a2;
+        if (kappa !== 0) m4 += kappa * Math.max(0, m2 * m2 - sq);
         if (scale) {
-          const c2 = scale[b * count + j]! * scale[b * count + j]!;
           m2 *= c2;
           m4 *= c2 * c2;
         }
