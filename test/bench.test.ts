@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { availableBackends } from '../src/core/backends/index.js';
 import { buildModel } from '../src/nn/index.js';
 import {
-  FISHER_QUANTITIES, benchFisher, checkTargets, fisherConfigs, fisherOptionsFromArgs, gradientPassFlop, isSkipped,
+  FISHER_QUANTITIES, benchFisher, checkTargets, fisherConfigs, fisherOptionsFromArgs, gradientPassFlop, isSkipped, kfacExactGFlop,
   measureQuantity, modelSpecFor, type FisherBenchRow,
 } from '../bench/fisher.js';
 
@@ -55,6 +55,25 @@ test('gradient-pass FLOPs: forward, weight gradient and input gradient of every 
   assert.equal(gradientPassFlop(cnn, B), 2 * conv1 + 3 * (conv2 + dense(256, 64) + dense(64, 10)));
 });
 
+test('exact-G KFAC FLOPs: forward, the A and G Gram matrices, and the C − 1 columns pulled back above the first layer', () => {
+  const B = 1024;
+  const mlp = buildModel(modelSpecFor('mlp', 'relu'), null);
+  const forward = 2 * B * (784 * 512 + 512 * 256 + 256 * 10);
+  const A = B * (784 ** 2 + 512 ** 2 + 256 ** 2);
+  const G = 9 * B * (512 ** 2 + 256 ** 2 + 10 ** 2);
+  const columns = 9 * 2 * B * (512 * 256 + 256 * 10);
+  assert.equal(kfacExactGFlop(mlp, B, 10), forward + A + G + columns);
+  // About 3.06 gradient passes' worth of products at this size.
+  const ratio = kfacExactGFlop(mlp, B, 10) / gradientPassFlop(mlp, B);
+  assert.ok(ratio > 3.05 && ratio < 3.07, String(ratio));
+  // Conv layers count their A and G over every output position: c8k5 gives 24·24 rows per input.
+  const cnn = buildModel(modelSpecFor('cnn', 'relu'), null);
+  const layer = (rows: number, inW: number, out: number, first: boolean): number =>
+    (first ? 1 : 10) * 2 * rows * inW * out + inW * inW * rows + 9 * out * out * rows;
+  assert.equal(kfacExactGFlop(cnn, 32, 10),
+    layer(32 * 576, 25, 8, true) + layer(32 * 64, 200, 16, false) + layer(32, 256, 64, false) + layer(32, 64, 10, false));
+});
+
 test('Fisher bench: configs, flags and target marks', () => {
   const full = fisherConfigs({ backends: ['native'] });
   // MLP: 2 batches × 2 dtypes × relu/sigmoid; CNN: 2 batches × 2 dtypes × relu.
@@ -72,7 +91,7 @@ test('Fisher bench: configs, flags and target marks', () => {
   const base = {
     backend: 'native', model: 'mlp', dtype: 'float32', batch: 1024, architecture: '784-512-256-10', inputShape: [784], params: 1,
     gradPassMs: 10, gradPassReps: 5, gradPassMedians: [10, 11], gradGflop: 1, gradGflops: 100, gemmPeakGflops: 250, gemmPeakSize: 1024, passOfPeak: 0.4, timings: {},
-    i1Diag: 1.5, exactDiag: 3.2, exactDiagV1V2: { skipped: 'too slow', reason: 'too-slow' }, kfacFactors: 2, kfacFactorsMC: 2.6, fisherVectorProduct: 2.5, perSampleGradients: 100,
+    i1Diag: 1.5, exactDiag: 3.2, exactDiagV1V2: { skipped: 'too slow', reason: 'too-slow' }, kfacFactors: 2, kfacFactorsExactG: 2.6, kfacExactGFlopRatio: 3.06, fisherVectorProduct: 2.5, perSampleGradients: 100,
   } as const;
   const rows = [
     { ...base, activation: 'relu', i2Diag: { skipped: 'n/a', reason: 'not-applicable' } },
@@ -81,7 +100,7 @@ test('Fisher bench: configs, flags and target marks', () => {
   const marks = Object.fromEntries(checkTargets(rows).map((c) => [c.name, c.pass]));
   assert.deepEqual(marks, {
     'Î1 diag (relu)': true, 'exact diag (relu)': false, 'exact+V1+V2 (relu)': false, 'Î2 diag (sigmoid)': false,
-    'KFAC (relu)': true, 'KFAC MC (relu)': false, 'F·v (relu)': true, 'gradient pass of gemm peak': false,
+    'KFAC (relu)': true, 'KFAC exact G (relu)': null, 'F·v (relu)': true, 'gradient pass of gemm peak': false,
   });
   assert.ok(checkTargets(rows.map((r) => ({ ...r, batch: 256 }))).every((c) => c.pass === null));
 });
