@@ -90,20 +90,25 @@ KERNEL int FN(addRowVectorAct)(const T* X, const T* V, size_t rows, size_t cols,
   return 1;
 }
 
-/* out[c] = beta·out[c] + Σ_r x[r, c], accumulated in double. */
 /* out[c] = beta·out[c] + Σ_r X[r, c] (or Σ_r X[r, c]² with `squared`: the Fisher diagonal's
- * column sums of squared deltas, reading X once), accumulated in double. */
+ * column sums of squared deltas, reading X once), accumulated in double. Columns go in blocks
+ * whose accumulators live on the stack: no allocation (a heap buffer of a wide matrix's width
+ * came as fresh pages on every call). */
 KERNEL int FN(sumRows)(const T* X, size_t rows, size_t cols, double beta, T* out, int squared) {
-  double* acc = (double*)calloc(cols ? cols : 1, sizeof(double));
-  if (!acc) return 0;
-  for (size_t r = 0; r < rows; r++) {
-    const T* xr = X + r * cols;
-    if (squared) for (size_t c = 0; c < cols; c++) { const double v = (double)xr[c]; acc[c] += v * v; }
-    else for (size_t c = 0; c < cols; c++) acc[c] += (double)xr[c];
+  enum { BLOCK = 512 };
+  double acc[BLOCK];
+  for (size_t c0 = 0; c0 < cols; c0 += BLOCK) {
+    const size_t w = cols - c0 < BLOCK ? cols - c0 : BLOCK;
+    memset(acc, 0, w * sizeof(double));
+    for (size_t r = 0; r < rows; r++) {
+      const T* xr = X + r * cols + c0;
+      if (squared) for (size_t c = 0; c < w; c++) { const double v = (double)xr[c]; acc[c] += v * v; }
+      else for (size_t c = 0; c < w; c++) acc[c] += (double)xr[c];
+    }
+    T* o = out + c0;
+    if (beta == 0) for (size_t c = 0; c < w; c++) o[c] = (T)acc[c];
+    else for (size_t c = 0; c < w; c++) o[c] = (T)(beta * (double)o[c] + acc[c]);
   }
-  if (beta == 0) for (size_t c = 0; c < cols; c++) out[c] = (T)acc[c];
-  else for (size_t c = 0; c < cols; c++) out[c] = (T)(beta * (double)out[c] + acc[c]);
-  free(acc);
   return 1;
 }
 

@@ -391,7 +391,7 @@ for (const { label, backend: B } of BACKENDS) {
         for (const dtype of DTYPES) {
           const eps = epsilonOf(dtype);
           const rng = new Rng(`rows-${label}-${dtype}`);
-          for (const [rows, cols] of [[1, 1], [1, 3], [3, 17], [17, 1], [65, 257], [257, 65]] as [number, number][]) {
+          for (const [rows, cols] of [[1, 1], [1, 3], [3, 17], [17, 1], [65, 257], [257, 65], [3, 1500]] as [number, number][]) {
             const x = normal(rng, dtype, rows * cols, 4);
             const absColSum = new Float64Array(cols), absRowSum = new Float64Array(rows);
             for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) {
