@@ -226,16 +226,27 @@ function median(xs: number[]): number {
 export type Clock = () => number;
 const wallClock: Clock = () => performance.now();
 
+/** Most untimed calls before the timed reps of a quantity. */
+const WARM_UP_CALLS = 4;
+
 function timeCall(fn: () => void, now: Clock = wallClock): number {
   const t0 = now();
   fn();
   return now() - t0;
 }
 
-/** One untimed warm-up, then reps filling `budgetMs` (at least minReps, at most maxReps); one call slower than the budget is its own single rep. */
+/**
+ * Untimed warm-up calls, then reps filling `budgetMs` (at least minReps, at most maxReps); one
+ * call slower than the budget is its own single rep. The JIT compiles a function's optimised
+ * code only after several calls, so up to WARM_UP_CALLS warm-up calls run while they take at most
+ * a quarter of the budget: with one, the first timed reps of a quantity still ran in lower tiers
+ * and its median came out 10–20% high.
+ */
 function timeReps(fn: () => void, budgetMs: number, minReps: number, maxReps: number, now: Clock = wallClock): QuantityTiming {
   const first = timeCall(fn, now);
   if (first > budgetMs) return { ms: first, reps: 1 };
+  let warming = first;
+  for (let i = 1; i < WARM_UP_CALLS && warming + first <= budgetMs / 4; i++) warming += timeCall(fn, now);
   const times: number[] = [];
   let spent = 0;
   while (times.length < minReps || (times.length < maxReps && spent + median(times) < budgetMs)) {
@@ -388,7 +399,7 @@ export function benchFisherConfig(cfg: FisherBenchConfig, gemmPeak: { gflops: nu
   const quick = opts.quick ?? false;
   const limitMs = (opts.repLimitSeconds ?? (quick ? 4 : 20)) * 1000;
   const budgetMs = opts.budgetMs ?? (quick ? 400 : 1500);
-  const maxReps = opts.maxReps ?? (quick ? 3 : 7);
+  const maxReps = opts.maxReps ?? (quick ? 3 : 15);
   return withBackend(cfg.backend, () => {
     const p = makeProblem(cfg);
     const { model, lik } = p;
@@ -417,8 +428,8 @@ export function benchFisherConfig(cfg: FisherBenchConfig, gemmPeak: { gflops: nu
         opts.log?.(`  ${cfg.backend} ${cfg.model} ${cfg.dtype} B=${cfg.batch} ${cfg.activation}: ${q} ${ratios[q].skipped}`);
         continue;
       }
-      // Per-sample gradients and the variances are the slow, memory-heavy ones: fewer reps.
-      const heavy = q === 'perSampleGradients' || q === 'exactDiagV1V2';
+      // Per-sample gradients (a [B, P] float64 array) are the slow, memory-heavy ones: fewer reps.
+      const heavy = q === 'perSampleGradients';
       const r = measureQuantity(preparers[q], cfg.batch, limitMs, budgetMs, heavy ? Math.min(3, maxReps) : maxReps, heavy ? 1 : 3);
       if (isSkipped(r)) ratios[q] = r;
       else measured.set(q, r);

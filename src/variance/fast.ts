@@ -37,7 +37,7 @@
 import { getBackend } from '../core/backends/index.js';
 import { Binary } from '../core/backend.js';
 import type { FloatArray } from '../core/dtype.js';
-import { BufferScope, allocTensorData } from '../core/pool.js';
+import { BufferScope, allocScratch, allocTensorData } from '../core/pool.js';
 import { Tensor } from '../core/tensor.js';
 import type { Likelihood } from '../likelihoods/likelihood.js';
 import { CategoricalLikelihood } from '../likelihoods/categorical.js';
@@ -286,12 +286,13 @@ function addDenseLayer(
   // Per input one row [m2 | m2² | max(0, m4 − m2²) | EᵀCov E (with E)]: the FIM gemm reads the
   // first block, the quartic gemm the others.
   const width = (1 + parts) * out;
-  const moms = allocTensorData(prec, B * width);
+  // Every column is written below (m2, m2², V1 part, and the E part when parts = 3): no zeroing.
+  const moms = allocScratch(prec, B * width);
   moments.write(delta, out, scale, true, moms, 0, width);
   if (E) moments.write(E, out, null, false, moms, 3 * out, width);
   const a2 = squaredInput(cap, info);
   const be = getBackend();
-  const a4 = allocTensorData(prec, a2.length);
+  const a4 = allocScratch(prec, a2.length);
   be.binary(Binary.mul, a2, a2, a4);
   be.gemm(true, false, out, inW, B, 1, moms, 0, width, a2, 0, inW, 1, prod.fim, 0, inW);
   be.gemm(true, false, parts * out, inW, B, 1, moms, out, width, a4, 0, inW, 1, prod.quartic, 0, inW);
@@ -304,7 +305,7 @@ function addDenseLayer(
  */
 function addColumnSums(moms: FloatArray, B: number, count: number, parts: number, sums: JointSums, off: number): void {
   const be = getBackend();
-  const col = allocTensorData(moms instanceof Float64Array ? 'float64' : 'float32', parts * count);
+  const col = allocScratch(moms instanceof Float64Array ? 'float64' : 'float32', parts * count);
   be.sumRows(moms, B, parts * count, 0, col);
   const targets = [sums.fim, sums.fimSquared, sums.v1, sums.v2];
   for (let p = 0; p < parts; p++) be.accumulate(col.subarray(p * count, (p + 1) * count), targets[p]!, off);
@@ -320,7 +321,7 @@ function addConvLayer(cap: Capture, moments: DirectionMoments, C: number, info: 
   // Per input [m2 | m2² | max(0, m4 − m2²) | HᵀCov H (with H)], summed over the inputs.
   const parts = H ? 4 : 3;
   const width = parts * size;
-  const moms = allocTensorData(cap.precision, B * width);
+  const moms = allocScratch(cap.precision, B * width);
   moments.write(J, size, null, true, moms, 0, width);
   if (H) moments.write(H, size, null, false, moms, 3 * size, width);
   addColumnSums(moms, B, size, parts, sums, info.offset);
