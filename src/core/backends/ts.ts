@@ -265,8 +265,8 @@ export function col2imTs(cols: FloatArray, g: Conv2dGeometry, out: FloatArray): 
   }
 }
 
-/** The argument checks of stackedMoments (as the native addon makes them). */
-function checkMomentArgs(
+/** The argument checks of stackedMoments (as the native addon makes them; the wasm backend shares them). */
+export function checkMomentArgs(
   src: FloatArray, B: number, slots: number, count: number, coef: Float64Array, scale: FloatArray | null, fourth: boolean, out: FloatArray, off: number, ld: number,
 ): void {
   const fn = 'stackedMoments';

@@ -25,7 +25,7 @@ import { Unary, type Backend } from '../backend.js';
 import type { FloatArray } from '../dtype.js';
 import { FimkitError } from '../errors.js';
 import { requestedThreads } from './native.js';
-import { tsBackend } from './ts.js';
+import { checkMomentArgs, tsBackend } from './ts.js';
 import { GemmWorkerPool, PARALLEL_MIN_MULTIPLY_ADDS, planGemmSplit } from './wasm-workers.js';
 
 export type WasmVariant = 'relaxed' | 'simd';
@@ -55,6 +55,11 @@ interface KernelExports {
   unaryMulOrder1_f64(op: number, x: number, g: number, out: number, n: number): number;
   sumRows_f32(x: number, rows: number, cols: number, beta: number, out: number, acc: number): void;
   sumRows_f64(x: number, rows: number, cols: number, beta: number, out: number, acc: number): void;
+  /** Absent from kernel modules built before it existed (the backend then uses the ts kernel). */
+  stackedMoments_f32?(src: number, B: number, slots: number, count: number, coef: number, kappa: number, scale: number, fourth: number,
+    out: number, off: number, ld: number, acc: number): void;
+  stackedMoments_f64?(src: number, B: number, slots: number, count: number, coef: number, kappa: number, scale: number, fourth: number,
+    out: number, off: number, ld: number, acc: number): void;
   softmaxRows_f32(x: number, rows: number, cols: number, out: number): void;
   softmaxRows_f64(x: number, rows: number, cols: number, out: number): void;
   logSumExpRows_f32(x: number, rows: number, cols: number, out: number): void;
@@ -319,6 +324,35 @@ function makeBackend(w: WasmKernels, variant: WasmVariant | 'custom', pool: Gemm
       if (isF32(x)) k.sumRows_f32(px, rows, cols, beta, po, pacc);
       else k.sumRows_f64(px, rows, cols, beta, po, pacc);
       w.get(po, out, 0, cols);
+    },
+
+    stackedMoments(src, B, slots, count, coef, kappa, scale, fourth, out, off, ld) {
+      checkMomentArgs(src, B, slots, count, coef, scale, fourth, out, off, ld);
+      const kernel = isF32(src) ? k.stackedMoments_f32 : k.stackedMoments_f64;
+      if (!kernel) {
+        tsBackend.stackedMoments(src, B, slots, count, coef, kappa, scale, fourth, out, off, ld);
+        return;
+      }
+      if (B === 0 || count === 0) return;
+      const bytes = isF32(src) ? 4 : 8;
+      const width = (fourth ? 3 : 1) * count;
+      const nSrc = slots * B * count;
+      const nCoef = B * (3 * slots + 1);
+      const nOut = (B - 1) * ld + width;
+      w.reset();
+      const ps = w.take(nSrc, bytes);
+      const pc = w.take(nCoef, 8);
+      const pScale = scale ? w.take(B * count, bytes) : 0;
+      const po = w.take(nOut, bytes);
+      const pAcc = w.take(4 * count, 8);
+      w.commit();
+      w.put(src, 0, nSrc, ps);
+      w.put(coef, 0, nCoef, pc);
+      if (scale) w.put(scale, 0, B * count, pScale);
+      // Columns between the written windows of consecutive rows travel through unchanged.
+      if (ld > width) w.put(out, off, nOut, po);
+      kernel(ps, B, slots, count, pc, kappa, pScale, fourth ? 1 : 0, po, 0, ld, pAcc);
+      w.get(po, out, off, nOut);
     },
 
     softmaxRows(x, rows, cols, out) {
