@@ -23,7 +23,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { FimkitError } from '../core/errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
-import { type Dataset, type DatasetSplit, inputStats, standardizeInputs, validateDataset } from './dataset.js';
+import { type Dataset, type DatasetSplit, inputStats, standardizeInputs } from './dataset.js';
 import { decodeIdx, digestHex, gunzipBytes, readFileBytes } from './files.js';
 import { type IdxArray, isGzip, parseIdx } from './idx.js';
 
