@@ -165,3 +165,52 @@ test('ops reject mismatched shapes and dtypes with clear errors', () => {
   assert.throws(() => F.pick(a, Int32Array.from([0, 3])), /label 3 at row 1/);
   assert.throws(() => F.linear(a, Tensor.zeros([4, 2], 'float64'), null), /does not fit weight/);
 });
+
+test('max pooling: values and winners against a brute-force scan of each window (stride, padding, ties, NaN)', () => {
+  const rng = new Rng(11);
+  for (const [shape, k, stride, padding] of [
+    [[2, 3, 6, 6], 2, 2, 0], [[1, 2, 5, 4], 3, 1, 1], [[1, 1, 7, 5], 3, 2, 1], [[2, 1, 4, 4], 2, 3, 0],
+  ] as [number[], number, number, number][]) {
+    const x = Tensor.uniform(shape, rng, -1, 1, 'float64');
+    // Ties (a repeated value) and a NaN in the data: the first maximal cell wins, as in a scan.
+    x.data[3] = x.data[1]!;
+    x.data[5] = NaN;
+    const g = F.convGeometry(x.shape, k, k, { stride, padding });
+    const arg = F.poolArgmax(x.data, g);
+    const y = F.maxPool2d(x, k, { stride, padding });
+    const [N, C, H, W] = shape as [number, number, number, number];
+    let o = 0;
+    for (let nc = 0; nc < N * C; nc++) for (let oh = 0; oh < g.outH; oh++) for (let ow = 0; ow < g.outW; ow++, o++) {
+      let best = -1;
+      for (let i = 0; i < k; i++) for (let j = 0; j < k; j++) {
+        const ih = oh * stride - padding + i, iw = ow * stride - padding + j;
+        if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
+        const idx = (nc * H + ih) * W + iw;
+        if (best < 0 || x.data[idx]! > x.data[best]!) best = idx;
+      }
+      assert.equal(arg[o], best, `window ${o} of ${shape} k=${k} s=${stride} p=${padding}`);
+      assert.ok(Object.is(y.data[o], x.data[best]), `value ${o}`);
+    }
+    // The window table is built once per geometry and shared.
+    assert.equal(F.poolWindows(g), F.poolWindows({ ...g }));
+  }
+});
+
+test('permute: every permutation of 1–4 axes against the index definition (batched-transpose fast path and the general one)', () => {
+  const perms = (n: number): number[][] => (n === 0 ? [[]] : perms(n - 1).flatMap((p) => Array.from({ length: n }, (_, i) => [...p.slice(0, i), n - 1, ...p.slice(i)])));
+  const rng = new Rng(5);
+  for (const shape of [[7], [3, 40], [2, 3, 4], [2, 33, 5, 3]]) {
+    const x = Tensor.uniform(shape, rng, -1, 1, 'float64');
+    const strides = shape.map((_, d) => shape.slice(d + 1).reduce((p, v) => p * v, 1));
+    for (const axes of perms(shape.length)) {
+      const y = F.permute(x, axes);
+      assert.deepEqual(y.shape, axes.map((a) => shape[a]));
+      const outStrides = y.shape.map((_, d) => y.shape.slice(d + 1).reduce((p, v) => p * v, 1));
+      for (let o = 0; o < y.size; o++) {
+        let src = 0;
+        for (let d = 0; d < axes.length; d++) src += (Math.floor(o / outStrides[d]!) % y.shape[d]!) * strides[axes[d]!]!;
+        if (y.data[o] !== x.data[src]) assert.fail(`permute ${axes} of ${shape}: element ${o}`);
+      }
+    }
+  }
+});

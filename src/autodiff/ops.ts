@@ -73,6 +73,14 @@ export function permute(x: Tensor, axes: readonly number[]): Tensor {
   const inStrides = stridesOf(x.shape);
   const permStrides = axes.map((a) => inStrides[a]!);
   const out = fresh(x.dtype, outShape);
+  const inverse = new Array<number>(r);
+  axes.forEach((a, i) => (inverse[a] = i));
+  const vjp = (g: Tensor): Tensor[] => [permute(g, inverse)];
+  const t = batchedTranspose(x.shape, axes);
+  if (t) {
+    transposeBlocks(x.data, out.data, t.batch, t.rows, t.cols);
+    return record(out, 'permute', [x], vjp);
+  }
   const n = out.size;
   const idx = new Array<number>(r).fill(0);
   const src = x.data;
@@ -88,9 +96,46 @@ export function permute(x: Tensor, axes: readonly number[]): Tensor {
       idx[d] = 0;
     }
   }
-  const inverse = new Array<number>(r);
-  axes.forEach((a, i) => (inverse[a] = i));
-  return record(out, 'permute', [x], (g) => [permute(g, inverse)]);
+  return record(out, 'permute', [x], vjp);
+}
+
+/**
+ * When a permutation moves one block of consecutive axes behind the next (after a leading run of
+ * fixed axes), as conv layers do between [N, OH, OW, C] and [N, C, OH, OW], it is a batch of
+ * matrix transposes [rows, cols] → [cols, rows]; null otherwise.
+ */
+function batchedTranspose(shape: readonly number[], axes: readonly number[]): { batch: number; rows: number; cols: number } | null {
+  const r = axes.length;
+  let lead = 0;
+  while (lead < r && axes[lead] === lead) lead++;
+  if (lead === r) return null;
+  // The output continues with the axes k, k+1, …, r−1 of the input, then lead, …, k−1.
+  const k = axes[lead]!;
+  for (let i = lead; i < r; i++) {
+    const want = i - lead < r - k ? k + (i - lead) : lead + (i - lead - (r - k));
+    if (axes[i] !== want) return null;
+  }
+  const prod = (from: number, to: number): number => shape.slice(from, to).reduce((p, d) => p * d, 1);
+  return { batch: prod(0, lead), rows: prod(lead, k), cols: prod(k, r) };
+}
+
+/** dst[b][c][r] = src[b][r][c] over tiles that stay in cache on both sides. */
+function transposeBlocks(src: FloatArray, dst: FloatArray, batch: number, rows: number, cols: number): void {
+  const TILE = 32;
+  const m = rows * cols;
+  for (let b = 0; b < batch; b++) {
+    const o = b * m;
+    for (let r0 = 0; r0 < rows; r0 += TILE) {
+      const r1 = Math.min(rows, r0 + TILE);
+      for (let c0 = 0; c0 < cols; c0 += TILE) {
+        const c1 = Math.min(cols, c0 + TILE);
+        for (let c = c0; c < c1; c++) {
+          const d = o + c * rows;
+          for (let i = r0; i < r1; i++) dst[d + i] = src[o + i * cols + c]!;
+        }
+      }
+    }
+  }
 }
 
 export function transpose(x: Tensor): Tensor {
@@ -572,29 +617,74 @@ export function conv2d(x: Tensor, w: Tensor, b: Tensor | null, opts: Conv2dOptio
   return permute(reshape(y, [g.batch, g.outH, g.outW, co]), [0, 3, 1, 2]);
 }
 
-/** For each window (rows of `win`, k cells, −1 padded) the flat index of its largest value, the first on ties. */
-export function windowArgmax(x: ArrayLike<number>, win: Int32Array, k: number): Int32Array {
-  const arg = new Int32Array(win.length / k);
-  for (let o = 0; o < arg.length; o++) {
-    let best = -1;
-    let bv = -Infinity;
-    for (let j = 0; j < k; j++) {
-      const i = win[o * k + j]!;
-      if (i >= 0 && (best < 0 || x[i]! > bv)) {
-        best = i;
-        bv = x[i]!;
+/**
+ * For each pooling window of x (NCHW, geometry g), the flat index of its largest value, the
+ * first on ties (a NaN cell never wins over the first cell of its window): [N·C·OH·OW]. Read
+ * from the geometry directly rather than through the index table of poolWindows (k times the
+ * output's size).
+ */
+export function poolArgmax(x: ArrayLike<number>, g: Conv2dGeometry): Int32Array {
+  const { batch, channels, height, width, kernelH, kernelW, strideH, strideW, padH, padW, outH, outW } = g;
+  const arg = new Int32Array(batch * channels * outH * outW);
+  if (padH === 0 && padW === 0 && kernelH === 2 && kernelW === 2) {
+    // The usual 2×2 pooling: every window lies inside the plane, four reads, no bounds.
+    let o = 0;
+    for (let nc = 0; nc < batch * channels; nc++) {
+      const plane = nc * height * width;
+      for (let oh = 0; oh < outH; oh++) {
+        const top = plane + oh * strideH * width;
+        for (let ow = 0; ow < outW; ow++, o++) {
+          const a = top + ow * strideW, b = a + 1, c = a + width, d = c + 1;
+          let best = a;
+          let bv = x[a]!;
+          if (x[b]! > bv) { best = b; bv = x[b]!; }
+          if (x[c]! > bv) { best = c; bv = x[c]!; }
+          if (x[d]! > bv) best = d;
+          arg[o] = best;
+        }
       }
     }
-    arg[o] = best;
+    return arg;
+  }
+  let o = 0;
+  for (let nc = 0; nc < batch * channels; nc++) {
+    const plane = nc * height * width;
+    for (let oh = 0; oh < outH; oh++) {
+      const h0 = oh * strideH - padH;
+      const i0 = Math.max(0, -h0), i1 = Math.min(kernelH, height - h0);
+      for (let ow = 0; ow < outW; ow++, o++) {
+        const w0 = ow * strideW - padW;
+        const j0 = Math.max(0, -w0), j1 = Math.min(kernelW, width - w0);
+        let best = -1;
+        let bv = -Infinity;
+        for (let i = i0; i < i1; i++) {
+          const row = plane + (h0 + i) * width + w0;
+          for (let j = j0; j < j1; j++) {
+            const v = x[row + j]!;
+            if (best < 0 || v > bv) { best = row + j; bv = v; }
+          }
+        }
+        arg[o] = best;
+      }
+    }
   }
   return arg;
 }
 
-/** Flat input indices of every pooling window: [N·C·OH·OW, kH·kW], −1 where padded. */
+/** Index tables of recent pooling geometries: a network asks for the same few on every batch. */
+const windowTables = new Map<string, Int32Array>();
+const WINDOW_TABLES_KEPT = 8;
+
+/**
+ * Flat input indices of every pooling window: [N·C·OH·OW, kH·kW], −1 where padded. Shared
+ * between calls with the same geometry (callers only read it).
+ */
 export function poolWindows(g: Conv2dGeometry): Int32Array {
+  const key = [g.batch, g.channels, g.height, g.width, g.kernelH, g.kernelW, g.strideH, g.strideW, g.padH, g.padW].join(',');
+  const cached = windowTables.get(key);
+  if (cached) return cached;
   const { batch, channels, height, width, kernelH, kernelW, strideH, strideW, padH, padW, outH, outW } = g;
-  const k = kernelH * kernelW;
-  const idx = new Int32Array(batch * channels * outH * outW * k);
+  const idx = new Int32Array(batch * channels * outH * outW * kernelH * kernelW);
   let p = 0;
   for (let nc = 0; nc < batch * channels; nc++) {
     for (let oh = 0; oh < outH; oh++) {
@@ -609,12 +699,14 @@ export function poolWindows(g: Conv2dGeometry): Int32Array {
       }
     }
   }
+  if (windowTables.size >= WINDOW_TABLES_KEPT) windowTables.delete(windowTables.keys().next().value!);
+  windowTables.set(key, idx);
   return idx;
 }
 
 export function maxPool2d(x: Tensor, kernel: number, opts: Conv2dOptions = {}): Tensor {
   const g = convGeometry(x.shape, kernel, kernel, { stride: opts.stride ?? kernel, padding: opts.padding }, 'maxPool2d');
-  const arg = windowArgmax(x.data, poolWindows(g), kernel * kernel);
+  const arg = poolArgmax(x.data, g);
   // The derivative of a max is the indicator of the winner: gathering at the argmax is exact.
   return gather(x, arg, [g.batch, g.channels, g.outH, g.outW]);
 }

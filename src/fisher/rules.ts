@@ -21,7 +21,7 @@ import type { FloatArray } from '../core/dtype.js';
 import { castArray } from '../core/dtype.js';
 import { fail } from '../core/errors.js';
 import { allocScratch, allocTensorData } from '../core/pool.js';
-import { convGeometry, poolWindows, windowArgmax } from '../autodiff/ops.js';
+import { convGeometry, poolArgmax, poolWindows } from '../autodiff/ops.js';
 import { Activation, AvgPool2d, Conv2d, Dense, Dropout, Flatten, MaxPool2d, activationOp, type Layer } from '../nn/layers.js';
 import { allocPerBatch, type Capture } from './engine.js';
 
@@ -127,7 +127,7 @@ export function maxPoolArgmax(cap: Capture, i: number, layer: MaxPool2d): Int32A
   const hit = cap.cache.get(key) as Int32Array | undefined;
   if (hit) return hit;
   // The autodiff op's own winner selection (first maximal cell), so both paths pick one winner.
-  const arg = windowArgmax(cap.outs[i]!.data, poolWindows(poolGeometry(cap, i, layer)), layer.kernel * layer.kernel);
+  const arg = poolArgmax(cap.outs[i]!.data, poolGeometry(cap, i, layer));
   cap.cache.set(key, arg);
   return arg;
 }
