@@ -226,11 +226,20 @@ KERNEL void FN(im2col)(const T* X, const Geometry* g, T* out) {
       for (long ow = 0; ow < g->outW; ow++)
         for (long c = 0; c < g->channels; c++) {
           const T* plane = X + (size_t)(n * g->channels + c) * (size_t)(g->height * g->width);
+          const long iw0 = ow * g->strideW - g->padW;
+          const int colsInside = iw0 >= 0 && iw0 + g->kernelW <= g->width;
           for (long kh = 0; kh < g->kernelH; kh++) {
             const long ih = oh * g->strideH - g->padH + kh;
             const int rowInside = ih >= 0 && ih < g->height;
+            if (rowInside && colsInside) {
+              /* The window row lies inside the image: a contiguous copy, no per-element tests. */
+              const T* src = plane + ih * g->width + iw0;
+              for (long kw = 0; kw < g->kernelW; kw++) out[col + kw] = src[kw];
+              col += (size_t)g->kernelW;
+              continue;
+            }
             for (long kw = 0; kw < g->kernelW; kw++, col++) {
-              const long iw = ow * g->strideW - g->padW + kw;
+              const long iw = iw0 + kw;
               out[col] = rowInside && iw >= 0 && iw < g->width ? plane[ih * g->width + iw] : (T)0;
             }
           }
