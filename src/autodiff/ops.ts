@@ -9,6 +9,7 @@
 import { Binary, Unary, type BinaryCode, type Conv2dGeometry, type UnaryCode, type UnaryName } from '../core/backend.js';
 import { getBackend } from '../core/backends/index.js';
 import type { DType, FloatArray } from '../core/dtype.js';
+import { transposeBatched } from '../core/linalg.js';
 import { allocTensorData } from '../core/pool.js';
 import { fail, shapeStr } from '../core/errors.js';
 import { isPiecewiseLinear } from '../core/scalar.js';
@@ -78,7 +79,7 @@ export function permute(x: Tensor, axes: readonly number[]): Tensor {
   const vjp = (g: Tensor): Tensor[] => [permute(g, inverse)];
   const t = batchedTranspose(x.shape, axes);
   if (t) {
-    transposeBlocks(x.data, out.data, t.batch, t.rows, t.cols);
+    transposeBatched(x.data, 0, out.data, 0, t.batch, t.rows, t.cols);
     return record(out, 'permute', [x], vjp);
   }
   const n = out.size;
@@ -119,24 +120,6 @@ function batchedTranspose(shape: readonly number[], axes: readonly number[]): { 
   return { batch: prod(0, lead), rows: prod(lead, k), cols: prod(k, r) };
 }
 
-/** dst[b][c][r] = src[b][r][c] over tiles that stay in cache on both sides. */
-function transposeBlocks(src: FloatArray, dst: FloatArray, batch: number, rows: number, cols: number): void {
-  const TILE = 32;
-  const m = rows * cols;
-  for (let b = 0; b < batch; b++) {
-    const o = b * m;
-    for (let r0 = 0; r0 < rows; r0 += TILE) {
-      const r1 = Math.min(rows, r0 + TILE);
-      for (let c0 = 0; c0 < cols; c0 += TILE) {
-        const c1 = Math.min(cols, c0 + TILE);
-        for (let c = c0; c < c1; c++) {
-          const d = o + c * rows;
-          for (let i = r0; i < r1; i++) dst[d + i] = src[o + i * cols + c]!;
-        }
-      }
-    }
-  }
-}
 
 export function transpose(x: Tensor): Tensor {
   if (x.rank !== 2) fail('SHAPE', `transpose needs a matrix, got ${shapeStr(x.shape)}`);

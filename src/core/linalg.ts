@@ -28,3 +28,26 @@ export function gemmStridedBatched(
     be.gemm(transA, transB, m, n, k, alpha, a, aOff + i * strideA, lda, b, bOff + i * strideB, ldb, beta, c, cOff + i * strideC, ldc);
   }
 }
+
+/**
+ * dst[dOff + b·rows·cols + c·rows + r] = src[sOff + b·rows·cols + r·cols + c]: a batch of matrix
+ * transposes [rows, cols] → [cols, rows], over tiles that stay in cache on both sides.
+ */
+export function transposeBatched(src: FloatArray, sOff: number, dst: FloatArray, dOff: number, batch: number, rows: number, cols: number): void {
+  const TILE = 32;
+  const m = rows * cols;
+  for (let b = 0; b < batch; b++) {
+    const si = sOff + b * m;
+    const di = dOff + b * m;
+    for (let r0 = 0; r0 < rows; r0 += TILE) {
+      const r1 = Math.min(rows, r0 + TILE);
+      for (let c0 = 0; c0 < cols; c0 += TILE) {
+        const c1 = Math.min(cols, c0 + TILE);
+        for (let c = c0; c < c1; c++) {
+          const d = di + c * rows;
+          for (let r = r0; r < r1; r++) dst[d + r] = src[si + r * cols + c]!;
+        }
+      }
+    }
+  }
+}

@@ -18,7 +18,7 @@ import { allocArray, castArray, type DType, type FloatArray } from '../core/dtyp
 import { BufferScope, allocScratch, allocTensorData, currentScope } from '../core/pool.js';
 import { noGrad } from '../autodiff/tape.js';
 import { fail } from '../core/errors.js';
-import { gemmStridedBatched } from '../core/linalg.js';
+import { gemmStridedBatched, transposeBatched } from '../core/linalg.js';
 import { Tensor, sizeOf } from '../core/tensor.js';
 import { grad } from '../autodiff/grad.js';
 import { convGeometry } from '../autodiff/ops.js';
@@ -340,7 +340,7 @@ export function addWeightedSquaredInputs(cap: Capture, info: ParamLayerInfo, S: 
   const P = spatialSize(cap, info);
   // [B, Co, P] → [Co, B·P] so the sum over samples and positions is one gemm with cols² [B·P, inW].
   const St = allocScratch(cap.precision, out * B * P);
-  for (let b = 0; b < B; b++) for (let j = 0; j < out; j++) for (let p = 0; p < P; p++) St[j * B * P + b * P + p] = S[(b * out + j) * P + p]!;
+  for (let b = 0; b < B; b++) for (let j = 0; j < out; j++) St.set(S.subarray((b * out + j) * P, (b * out + j + 1) * P), j * B * P + b * P);
   gemmInto(false, false, out, inW, B * P, St, B * P, a2, inW, acc);
   if (hasBias) {
     const o = out * inW;
@@ -399,7 +399,7 @@ export function accumulateKfacG(cap: Capture, info: ParamLayerInfo, delta: Float
   if (P > 1) {
     // [R·B, Co, P] → rows (rb, p) of length Co.
     rows = allocScratch(cap.precision, count * out);
-    for (let s = 0; s < R * cap.batch; s++) for (let j = 0; j < out; j++) for (let p = 0; p < P; p++) rows[(s * P + p) * out + j] = delta[(s * out + j) * P + p]!;
+    transposeBatched(delta, 0, rows, 0, R * cap.batch, out, P);
   }
   gramInto(out, count, rows, out, G);
 }

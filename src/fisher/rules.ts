@@ -22,6 +22,7 @@ import { castArray } from '../core/dtype.js';
 import { fail } from '../core/errors.js';
 import { allocScratch, allocTensorData } from '../core/pool.js';
 import { convGeometry, poolArgmax, poolWindows } from '../autodiff/ops.js';
+import { transposeBatched } from '../core/linalg.js';
 import { Activation, AvgPool2d, Conv2d, Dense, Dropout, Flatten, MaxPool2d, activationOp, type Layer } from '../nn/layers.js';
 import { allocPerBatch, type Capture } from './engine.js';
 
@@ -181,11 +182,7 @@ export function layerVjp(cap: Capture, i: number, g: FloatArray, R: number, squa
       const colsG = allocScratch(prec, S * P * inW);
       for (let s0 = 0; s0 < RB; s0 += S) {
         const n = Math.min(S, RB - s0);
-        for (let s = 0; s < n; s++) {
-          const src = (s0 + s) * co * P;
-          const dst = s * co * P;
-          for (let j = 0; j < co; j++) for (let p = 0; p < P; p++) gt[dst + p * co + j] = g[src + j * P + p]!;
-        }
+        transposeBatched(g, s0 * co * P, gt, 0, n, co, P);
         be.gemm(false, false, n * P, inW, co, 1, gt, 0, co, w, 0, inW, 0, colsG, 0, inW);
         be.col2im(colsG.subarray(0, n * P * inW), { ...geom, batch: n }, out.subarray(s0 * inSz, (s0 + n) * inSz));
       }
