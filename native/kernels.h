@@ -256,11 +256,20 @@ KERNEL void FN(col2im)(const T* cols, const Geometry* g, T* out) {
       for (long ow = 0; ow < g->outW; ow++)
         for (long c = 0; c < g->channels; c++) {
           T* plane = out + (size_t)(n * g->channels + c) * (size_t)(g->height * g->width);
+          const long iw0 = ow * g->strideW - g->padW;
+          const int colsInside = iw0 >= 0 && iw0 + g->kernelW <= g->width;
           for (long kh = 0; kh < g->kernelH; kh++) {
             const long ih = oh * g->strideH - g->padH + kh;
             const int rowInside = ih >= 0 && ih < g->height;
+            if (rowInside && colsInside) {
+              /* The window row lies inside the image: contiguous adds, no per-element tests. */
+              T* dst = plane + ih * g->width + iw0;
+              for (long kw = 0; kw < g->kernelW; kw++) dst[kw] += cols[col + kw];
+              col += (size_t)g->kernelW;
+              continue;
+            }
             for (long kw = 0; kw < g->kernelW; kw++, col++) {
-              const long iw = ow * g->strideW - g->padW + kw;
+              const long iw = iw0 + kw;
               if (rowInside && iw >= 0 && iw < g->width) plane[ih * g->width + iw] += cols[col];
             }
           }
