@@ -15,7 +15,8 @@
  * gemm per layer), which also yields the cotangents at the curved activations that the Hessian
  * diagonals E are built from (for piecewise-linear networks E = 0 and none of that work is done).
  *
- * The moments are read straight from the stacked columns. Categorical: the columns are the
+ * The moments are read straight from the stacked columns by the backend's stackedMoments kernel
+ * (one call per layer and walk block, all inputs and units at once). Categorical: the columns are the
  * centred e_a − p (all but the most probable class), whose pullbacks are u_a − ū; independent
  * coordinates (Gaussian, Bernoulli, Poisson): the per-coordinate variance and fourth moment
  * weight the unit columns. Both evaluate the same expressions as the likelihoods'
