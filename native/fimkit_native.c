@@ -633,6 +633,103 @@ static void run_moments(void* raw, size_t b0, size_t b1, void* scratch) {
     stackedMoments_f64(k->src, k->B, b0, b1, k->slots, k->count, k->coef, k->kappa, k->scale, k->fourth, k->out, k->off, k->ld, scratch);
 }
 
+/* ---------------------------------------------------------------- batched small gemms */
+
+typedef struct {
+  int f32;
+  enum CBLAS_TRANSPOSE ta, tb;
+  int m, n, k, lda, ldb, ldc;
+  double alpha, beta;
+  const char *a, *b;
+  char* c;
+  size_t strideA, strideB, strideC; /* bytes */
+} GemmBatchTask;
+
+static void run_gemm_batch(void* raw, size_t i0, size_t i1, void* scratch) {
+  (void)scratch;
+  const GemmBatchTask* t = raw;
+  for (size_t i = i0; i < i1; i++) {
+    const void* a = t->a + i * t->strideA;
+    const void* b = t->b + i * t->strideB;
+    void* c = t->c + i * t->strideC;
+    if (t->f32) cblas_sgemm(CblasRowMajor, t->ta, t->tb, t->m, t->n, t->k, (float)t->alpha, a, t->lda, b, t->ldb, (float)t->beta, c, t->ldc);
+    else cblas_dgemm(CblasRowMajor, t->ta, t->tb, t->m, t->n, t->k, t->alpha, a, t->lda, b, t->ldb, t->beta, c, t->ldc);
+  }
+}
+
+/* Below this many multiply-adds OpenBLAS runs a gemm on the calling thread alone, so products of
+ * a batch can run on several threads at once without nesting its own threads. */
+#define BLAS_SINGLE_THREAD_MADDS ((size_t)1 << 18)
+
+/*
+ * gemmBatched(transA, transB, m, n, k, alpha, a, aOff, lda, strideA, b, bOff, ldb, strideB, beta,
+ * c, cOff, ldc, strideC, count): C_i = alpha·op(A_i)·op(B_i) + beta·C_i for i < count, the i-th
+ * matrices at offset + i·stride. Small products whose outputs do not overlap are shared out over
+ * the BLAS threads (one gemm per entry each); others run one after another.
+ */
+#define FNAME "gemmBatched"
+static napi_value GemmBatched(napi_env env, napi_callback_info info) {
+  ARGS(20);
+  bool transA, transB;
+  size_t m, n, k, aOff, lda, sA, bOff, ldb, sB, cOff, ldc, sC, count;
+  double alpha, beta;
+  Arr a, b, c;
+  TRY(get_bool(env, argv[0], &transA));
+  TRY(get_bool(env, argv[1], &transB));
+  TRY(get_size(env, argv[2], FNAME, "m", &m));
+  TRY(get_size(env, argv[3], FNAME, "n", &n));
+  TRY(get_size(env, argv[4], FNAME, "k", &k));
+  TRY(get_double(env, argv[5], FNAME, "alpha", &alpha));
+  TRY(get_array(env, argv[6], FNAME, "a", false, &a));
+  TRY(get_size(env, argv[7], FNAME, "aOff", &aOff));
+  TRY(get_size(env, argv[8], FNAME, "lda", &lda));
+  TRY(get_size(env, argv[9], FNAME, "strideA", &sA));
+  TRY(get_array(env, argv[10], FNAME, "b", false, &b));
+  TRY(get_size(env, argv[11], FNAME, "bOff", &bOff));
+  TRY(get_size(env, argv[12], FNAME, "ldb", &ldb));
+  TRY(get_size(env, argv[13], FNAME, "strideB", &sB));
+  TRY(get_double(env, argv[14], FNAME, "beta", &beta));
+  TRY(get_array(env, argv[15], FNAME, "c", false, &c));
+  TRY(get_size(env, argv[16], FNAME, "cOff", &cOff));
+  TRY(get_size(env, argv[17], FNAME, "ldc", &ldc));
+  TRY(get_size(env, argv[18], FNAME, "strideC", &sC));
+  TRY(get_size(env, argv[19], FNAME, "count", &count));
+  TRY(same_dtype(env, FNAME, &c, "c", &a, "a"));
+  TRY(same_dtype(env, FNAME, &c, "c", &b, "b"));
+  if (count == 0 || m == 0 || n == 0) return NULL;
+  /* The last entry reaches furthest: checking it (and the first) covers all of them. */
+  TRY(check_matrix(env, FNAME, "c", &c, cOff, ldc, m, n));
+  TRY(check_matrix(env, FNAME, "c", &c, cOff + (count - 1) * sC, ldc, m, n));
+  if (k == 0 || alpha == 0) {
+    for (size_t i = 0; i < count; i++) scale_matrix(&c, cOff + i * sC, ldc, m, n, beta);
+    return NULL;
+  }
+  const size_t ar = transA ? k : m, ac = transA ? m : k, br = transB ? n : k, bc = transB ? k : n;
+  TRY(check_matrix(env, FNAME, "a", &a, aOff, lda, ar, ac));
+  TRY(check_matrix(env, FNAME, "a", &a, aOff + (count - 1) * sA, lda, ar, ac));
+  TRY(check_matrix(env, FNAME, "b", &b, bOff, ldb, br, bc));
+  TRY(check_matrix(env, FNAME, "b", &b, bOff + (count - 1) * sB, ldb, br, bc));
+  if (m > INT32_MAX || n > INT32_MAX || k > INT32_MAX || lda > INT32_MAX || ldb > INT32_MAX || ldc > INT32_MAX) {
+    throw_error(env, "TOO_LARGE", "%s: sizes and leading dimensions must be below 2^31 for CBLAS", FNAME);
+    return NULL;
+  }
+  const size_t bytes = c.dtype == DT_F32 ? sizeof(float) : sizeof(double);
+  GemmBatchTask task = {
+    c.dtype == DT_F32, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+    (int)m, (int)n, (int)k, (int)lda, (int)ldb, (int)ldc, alpha, beta,
+    (const char*)a.data + aOff * bytes, (const char*)b.data + bOff * bytes, (char*)c.data + cOff * bytes,
+    sA * bytes, sB * bytes, sC * bytes,
+  };
+  const size_t madds = m * n * k;
+  /* Entries write disjoint windows of C when consecutive ones start at least a window apart. */
+  const bool disjoint = sC >= (m - 1) * ldc + n;
+  /* Without scratch for the threads (none is needed here) the batch runs on this thread. */
+  if (!(disjoint && madds < BLAS_SINGLE_THREAD_MADDS && parallel_inputs(count, madds, run_gemm_batch, &task, 0)))
+    run_gemm_batch(&task, 0, count, NULL);
+  return NULL;
+}
+#undef FNAME
+
 /* stackedMoments(src, B, slots, count, coef, kappa, scale|null, fourth, out, off, ld) */
 #define FNAME "stackedMoments"
 static napi_value StackedMoments(napi_env env, napi_callback_info info) {
@@ -839,6 +936,7 @@ NAPI_MODULE_INIT() {
   napi_property_descriptor props[] = {
     {"gemm", NULL, Gemm, NULL, NULL, NULL, napi_enumerable, NULL},
     {"syrk", NULL, Syrk, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"gemmBatched", NULL, GemmBatched, NULL, NULL, NULL, napi_enumerable, NULL},
     {"unary", NULL, Unary, NULL, NULL, NULL, napi_enumerable, NULL},
     {"unaryMul", NULL, UnaryMul, NULL, NULL, NULL, napi_enumerable, NULL},
     {"binary", NULL, BinaryOp, NULL, NULL, NULL, napi_enumerable, NULL},

@@ -211,6 +211,36 @@ for (const { label, backend: B } of BACKENDS) {
       }
     });
 
+    describe('gemmBatched', () => {
+      for (const dtype of DTYPES) {
+        it(`${dtype}: equals one gemm per entry (transposes, offsets, strides, β, overlapping outputs, enough entries for threads)`, () => {
+          const rng = new Rng(`gemm-batched-${label}-${dtype}`);
+          // [m, n, k, count]: the conv layers' per-sample shapes and a batch large enough to be split.
+          for (const [m, n, k, count] of [[1, 1, 1, 1], [8, 25, 36, 5], [16, 20, 64, 70], [3, 7, 5, 0]] as [number, number, number, number][]) {
+            for (const transA of [false, true]) for (const transB of [false, true]) for (const [alpha, beta] of [[1, 0], [0.5, 1]] as [number, number][]) {
+              const lda = (transA ? m : k) + 2, ldb = (transB ? k : n) + 1, ldc = n + 3;
+              const strideA = (transA ? k : m) * lda + 5, strideB = 0, strideC = m * ldc + 1;
+              const a = normal(rng, dtype, 4 + Math.max(1, count) * strideA);
+              const b = normal(rng, dtype, 2 + (transB ? n : k) * ldb);
+              const c0 = normal(rng, dtype, 3 + Math.max(1, count) * strideC);
+              const got = c0.slice(), want = c0.slice();
+              B.gemmBatched(transA, transB, m, n, k, alpha, a, 4, lda, strideA, b, 2, ldb, strideB, beta, got, 3, ldc, strideC, count);
+              for (let i = 0; i < count; i++) tsBackend.gemm(transA, transB, m, n, k, alpha, a, 4 + i * strideA, lda, b, 2, ldb, beta, want, 3 + i * strideC, ldc);
+              const eps = epsilonOf(dtype);
+              assertClose(`gemmBatched ${label} ${dtype} ${m}×${n}×${k} ×${count} tA=${transA} tB=${transB} β=${beta}`, got, want,
+                (i) => 4 * (k + 2) * eps * (1 + Math.abs(want[i]!)));
+            }
+          }
+          // Every entry adding into one C (stride 0): the entries must not race.
+          const a = normal(rng, dtype, 64 * 8 * 9), b = normal(rng, dtype, 9 * 7);
+          const got = alloc(dtype, 8 * 7), want = alloc(dtype, 8 * 7);
+          B.gemmBatched(false, false, 8, 7, 9, 1, a, 0, 9, 72, b, 0, 7, 0, 1, got, 0, 7, 0, 64);
+          for (let i = 0; i < 64; i++) tsBackend.gemm(false, false, 8, 7, 9, 1, a, i * 72, 9, b, 0, 7, 1, want, 0, 7);
+          assertClose(`gemmBatched ${label} ${dtype} into one C`, got, want, (i) => 64 * 12 * epsilonOf(dtype) * (1 + Math.abs(want[i]!)));
+        });
+      }
+    });
+
     describe('gemm', () => {
       // Shapes straddle the wasm micro-tiles (5×8 / 4×4) and cache blocks (MC 120/64, KC 256,
       // NC 2048/1024) as well as the trivial 1×1×1 case.
@@ -265,6 +295,11 @@ for (const { label, backend: B } of BACKENDS) {
         assert.throws(() => B.gemm(false, false, 2, 2, 3, 1, a, 0, 3, b, 0, 2, 0, new Float32Array(3), 0, 2), check('SHAPE', /c .*too short/));
         assert.throws(() => B.gemm(false, false, 2, 2, 3, 1, a, 0, 2, b, 0, 2, 0, c, 0, 2), check('SHAPE', /leading dimension of a/));
         assert.throws(() => B.gemm(false, false, 2, 2, 3, 1, a, 0, 3, new Float64Array(6), 0, 2, 0, c, 0, 2), check('DTYPE', /float64.*float32/));
+        // gemmBatched: the last entry's A, and its C, must fit too.
+        assert.throws(() => B.gemmBatched(false, false, 2, 2, 3, 1, new Float32Array(12), 0, 3, 6, b, 0, 2, 0, 0, new Float32Array(8), 0, 2, 4, 3),
+          check('SHAPE', /too short/));
+        assert.throws(() => B.gemmBatched(false, false, 2, 2, 3, 1, new Float32Array(18), 0, 3, 6, b, 0, 2, 0, 0, new Float32Array(8), 0, 2, 4, 3),
+          check('SHAPE', /c .*too short/));
       });
     });
 

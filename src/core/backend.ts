@@ -75,6 +75,18 @@ export interface Backend {
   ): void;
 
   /**
+   * C_i = alpha·op(A_i)·op(B_i) + beta·C_i for i < count, where A_i starts at aOff + i·strideA
+   * (B_i and C_i likewise): many small products of one shape, such as the per-sample products
+   * of a conv layer. A backend may run entries whose C windows do not overlap concurrently.
+   */
+  gemmBatched(
+    transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number,
+    a: FloatArray, aOff: number, lda: number, strideA: number,
+    b: FloatArray, bOff: number, ldb: number, strideB: number,
+    beta: number, c: FloatArray, cOff: number, ldc: number, strideC: number, count: number,
+  ): void;
+
+  /**
    * C = alpha·AᵀA + beta·C for A stored k×n (row stride lda), C n×n: a Gram matrix at half the
    * multiply-adds of gemm where the library has a symmetric kernel. Both triangles are written;
    * with beta ≠ 0, C must be symmetric on entry (one triangle is read).

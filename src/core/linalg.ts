@@ -1,6 +1,6 @@
 /**
- * Matrix helpers built on the backend's gemm: strided batched products (one gemm per batch
- * entry; the per-layer Fisher code multiplies many small matrices of equal shape).
+ * Matrix helpers built on the backend's kernels: strided batched products (the per-layer Fisher
+ * code multiplies many small matrices of equal shape) and batched transposes.
  */
 import type { Backend } from './backend.js';
 import type { FloatArray } from './dtype.js';
@@ -24,9 +24,7 @@ export function gemmStridedBatched(
   const lastA = aOff + (count - 1) * strideA + (transA ? k * lda : m * lda);
   const lastC = cOff + (count - 1) * strideC + m * ldc;
   if (count > 0 && (lastA > a.length + lda || lastC > c.length + ldc)) fail('SHAPE', 'batched gemm strides run past the end of the arrays');
-  for (let i = 0; i < count; i++) {
-    be.gemm(transA, transB, m, n, k, alpha, a, aOff + i * strideA, lda, b, bOff + i * strideB, ldb, beta, c, cOff + i * strideC, ldc);
-  }
+  be.gemmBatched(transA, transB, m, n, k, alpha, a, aOff, lda, strideA, b, bOff, ldb, strideB, beta, c, cOff, ldc, strideC, count);
 }
 
 /**

@@ -19,6 +19,8 @@ interface NativeAddon {
   gemm: Backend['gemm'];
   /** Absent from addons built before it existed (the backend then uses gemm). */
   syrk?: Backend['syrk'];
+  /** Absent from addons built before it existed (the backend then loops over gemm). */
+  gemmBatched?: Backend['gemmBatched'];
   /** Returns false when (op, order) is not implemented natively; the caller then falls back. */
   unary(op: number, order: number, alpha: number, x: FloatArray, out: FloatArray): boolean;
   unaryMul(op: number, order: number, alpha: number, x: FloatArray, g: FloatArray, out: FloatArray): boolean;
@@ -117,6 +119,7 @@ export function loadNativeBackend(): Backend | { reason: string } {
 
   const kernels: Partial<Backend> = {
     gemm: addon.gemm,
+    gemmBatched: addon.gemmBatched ?? tsBackend.gemmBatched,
     syrk: addon.syrk ?? ((n, k, alpha, a, aOff, lda, beta, c, cOff, ldc) => addon.gemm(true, false, n, n, k, alpha, a, aOff, lda, a, aOff, lda, beta, c, cOff, ldc)),
     unary(op, order, alpha, x, out) {
       if (!addon.unary(op, order, alpha, x, out)) tsBackend.unary(op, order, alpha, x, out);

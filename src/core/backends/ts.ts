@@ -78,6 +78,13 @@ export const tsBackend: Backend = {
   threads: 1,
   description: 'plain TypeScript reference kernels',
   gemm: gemmTs,
+  // One gemm per entry through the backend's own gemm: backends built by spreading this object
+  // (wasm) run the loop over their faster gemm.
+  gemmBatched(transA, transB, m, n, k, alpha, a, aOff, lda, strideA, b, bOff, ldb, strideB, beta, c, cOff, ldc, strideC, count) {
+    for (let i = 0; i < count; i++) {
+      this.gemm(transA, transB, m, n, k, alpha, a, aOff + i * strideA, lda, b, bOff + i * strideB, ldb, beta, c, cOff + i * strideC, ldc);
+    }
+  },
   syrk(n, k, alpha, a, aOff, lda, beta, c, cOff, ldc) {
     gemmTs(true, false, n, n, k, alpha, a, aOff, lda, a, aOff, lda, beta, c, cOff, ldc);
   },
