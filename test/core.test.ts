@@ -139,3 +139,25 @@ test('buffer scope: recycled buffers are reused zero-filled; kept tensors are ne
   // Outside a scope nothing is pooled.
   assert.notEqual(F.zerosLike(a).data, F.zerosLike(a).data);
 });
+
+test('buffer scope: a shorter request takes the front of the smallest larger free buffer, which returns whole', async () => {
+  const { BufferScope } = await import('../src/core/pool.js');
+  const scope = new BufferScope();
+  const [big, mid, f64] = scope.run(() => [scope.alloc('float32', 100), scope.alloc('float32', 40), scope.alloc('float64', 30)]);
+  big!.fill(5);
+  scope.recycle();
+  // Exact sizes first; then the smallest larger buffer of the same dtype, zero-filled on request.
+  const short = scope.alloc('float32', 30);
+  assert.equal(short.buffer, mid!.buffer);
+  assert.equal(short.length, 30);
+  const f = scope.alloc('float64', 30);
+  assert.equal(f, f64, 'the float64 buffer of exactly 30 is reused');
+  const stale = scope.alloc('float32', 60, false);
+  assert.equal(stale.buffer, big!.buffer, 'only the 100 is large enough');
+  assert.equal(stale[0], 5, 'without zeroing the old contents stay');
+  assert.ok(!(scope.alloc('float32', 20).buffer === big!.buffer || scope.alloc('float32', 20).buffer === mid!.buffer), 'no free buffer left: fresh ones');
+  scope.recycle();
+  // The whole buffers come back: a full-size request gets them again.
+  assert.equal(scope.alloc('float32', 100), big);
+  assert.equal(scope.alloc('float32', 40), mid);
+});

@@ -238,6 +238,12 @@ for (const cs of CASES) {
         }
       }
     }
+    // Into a caller's buffer holding stale values (and longer than needed): the same factor, the tail untouched.
+    const into = new Float64Array(B * T * R + 3).fill(7);
+    assert.equal(lik.sqrtFactor(hb, B, T, into), into);
+    assert.deepEqual(Array.from(into.subarray(0, B * T * R)), Array.from(S));
+    assert.deepEqual(Array.from(into.subarray(B * T * R)), [7, 7, 7]);
+    assert.throws(() => lik.sqrtFactor(hb, B, T, new Float64Array(B * T * R - 1)), /sqrtFactor output/);
   });
 
   test(`${cs.name}: the O(T) quartic form equals K contracted with u⊗u⊗u⊗u`, () => {

@@ -16,17 +16,45 @@ let active: BufferScope | null = null;
 export class BufferScope {
   private owned: FloatArray[] = [];
   private readonly free = new Map<string, FloatArray[]>();
+  /** Arrays handed out as the leading part of a larger free buffer, and that buffer. */
+  private readonly bases = new Map<FloatArray, FloatArray>();
 
   /**
    * An array of `n` elements owned by this scope: zero-filled, or with `zero` false, holding
-   * whatever a previous user left (for outputs a kernel overwrites entirely).
+   * whatever a previous user left (for outputs a kernel overwrites entirely). A free buffer of
+   * exactly n elements is reused first, else the leading n elements of the smallest larger free
+   * one of the dtype: the short last batch of a stream then reuses the full batches' buffers
+   * instead of allocating a second set.
    */
   alloc(dtype: DType, n: number, zero = true): FloatArray {
-    const list = this.free.get(key(dtype, n));
-    const reused = list?.pop();
-    const a = reused ? (zero ? reused.fill(0) : reused) : allocArray(dtype, n);
+    let a = this.free.get(key(dtype, n))?.pop();
+    if (!a) {
+      const base = this.takeLarger(dtype, n);
+      if (base) {
+        a = base.subarray(0, n);
+        this.bases.set(a, base);
+      }
+    }
+    if (a) {
+      if (zero) a.fill(0);
+    } else {
+      a = allocArray(dtype, n);
+    }
     this.owned.push(a);
     return a;
+  }
+
+  /** Removes and returns the smallest free buffer of `dtype` longer than n, if any. */
+  private takeLarger(dtype: DType, n: number): FloatArray | null {
+    let best: FloatArray[] | null = null;
+    let bestLength = Infinity;
+    for (const list of this.free.values()) {
+      const a = list[list.length - 1];
+      if (a === undefined || a.length <= n || a.length >= bestLength || (a instanceof Float32Array) !== (dtype === 'float32')) continue;
+      best = list;
+      bestLength = a.length;
+    }
+    return best ? best.pop()! : null;
   }
 
   /** Runs `fn` with this scope supplying every tensor buffer. */
@@ -44,11 +72,13 @@ export class BufferScope {
   recycle(keep: readonly Tensor[] = []): void {
     const kept = new Set<FloatArray>(keep.map((t) => t.data));
     const still: FloatArray[] = [];
-    for (const a of this.owned) {
-      if (kept.has(a)) {
-        still.push(a);
+    for (const view of this.owned) {
+      if (kept.has(view)) {
+        still.push(view);
         continue;
       }
+      const a = this.bases.get(view) ?? view;
+      this.bases.delete(view);
       const k = key(a instanceof Float32Array ? 'float32' : 'float64', a.length);
       let list = this.free.get(k);
       if (!list) this.free.set(k, (list = []));

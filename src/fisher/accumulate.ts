@@ -18,7 +18,7 @@ import { getBackend } from '../core/backends/index.js';
 import { Unary } from '../core/backend.js';
 import { castArray, type DType, type FloatArray } from '../core/dtype.js';
 import { fail } from '../core/errors.js';
-import { BufferScope, allocTensorData, currentScope } from '../core/pool.js';
+import { BufferScope, allocScratch, allocTensorData, currentScope } from '../core/pool.js';
 import type { Rng } from '../core/rng.js';
 import { Tensor } from '../core/tensor.js';
 import * as F from '../autodiff/ops.js';
@@ -296,8 +296,9 @@ export function accumulateBatch(
   };
 
   const addExactColumns = (): void => {
-    const S = lik.sqrtFactor(h64, B, T);
     const R = lik.factorRank(T);
+    // Into pooled scratch: a fresh [B, T, R] array per batch was the largest garbage of a stream.
+    const S = lik.sqrtFactor(h64, B, T, allocScratch('float64', B * T * R) as Float64Array);
     addColumns(acc, cap, at, stackFactorColumns(S, B, T, R, prec), R, null);
     kfacCount(B);
   };

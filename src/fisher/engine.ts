@@ -234,6 +234,14 @@ export function perSampleGrads(cap: Capture, info: ParamLayerInfo, delta: FloatA
   return g;
 }
 
+/**
+ * Float32 products bound for float64 sums pass through one scratch of this many elements, a band
+ * of C's rows at a time. One size for every layer means one pooled buffer, not a weight-sized
+ * one per layer (the largest per-batch scratch of a streamed diagonal); at 2^18 the bands cost
+ * no measurable time.
+ */
+const PRODUCT_BAND_ELEMENTS = 1 << 18;
+
 /** acc += C, where C = op(A)·op(B) is computed in the arrays' precision (float64 acc). */
 function gemmInto(transA: boolean, transB: boolean, m: number, n: number, k: number, a: FloatArray, lda: number, b: FloatArray, ldb: number, acc: Float64Array): void {
   const be = getBackend();
@@ -241,9 +249,14 @@ function gemmInto(transA: boolean, transB: boolean, m: number, n: number, k: num
     be.gemm(transA, transB, m, n, k, 1, a, 0, lda, b, 0, ldb, 1, acc, 0, n);
     return;
   }
-  const tmp = allocScratch('float32', m * n);
-  be.gemm(transA, transB, m, n, k, 1, a, 0, lda, b, 0, ldb, 0, tmp, 0, n);
-  be.accumulate(tmp.subarray(0, m * n), acc, 0);
+  const band = Math.max(1, Math.min(m, Math.floor(PRODUCT_BAND_ELEMENTS / Math.max(1, n))));
+  const tmp = allocScratch('float32', Math.max(PRODUCT_BAND_ELEMENTS, band * n));
+  for (let r0 = 0; r0 < m; r0 += band) {
+    const rows = Math.min(band, m - r0);
+    // Rows r0.. of op(A): column r0 of A stored k×m when transposed, row r0 otherwise.
+    be.gemm(transA, transB, rows, n, k, 1, a, transA ? r0 : r0 * lda, lda, b, 0, ldb, 0, tmp, 0, n);
+    be.accumulate(tmp.subarray(0, rows * n), acc, r0 * n);
+  }
 }
 
 /**

@@ -27,6 +27,7 @@ import {
   checkNaturalParams,
   checkSampleCount,
   checkTensorSize,
+  factorBuffer,
   type Likelihood,
   type ProjectedMoments,
   type Targets,
@@ -266,11 +267,11 @@ export class CategoricalLikelihood implements Likelihood {
    * sums never become tiny divisors, and the reconstruction keeps precision for confident rows.
    * Tail sums are accumulated from the small end, so they are exact to rounding.
    */
-  sqrtFactor(h: FloatArray, batch: number, outputDim: number): Float64Array {
+  sqrtFactor(h: FloatArray, batch: number, outputDim: number, into?: Float64Array): Float64Array {
     this.checkLogits(h, batch, outputDim);
     const C = outputDim;
     const R = C - 1;
-    const out = new Float64Array(batch * C * R);
+    const out = factorBuffer(this.name, batch * C * R, into);
     const p = new Float64Array(C);
     const order = new Int32Array(C);
     const pOrdered = new Float64Array(C);

@@ -23,6 +23,7 @@ import {
   checkRow,
   checkSampleCount,
   checkTensorSize,
+  factorBuffer,
   type Likelihood,
   type LikelihoodName,
   type ProjectedMoments,
@@ -155,14 +156,12 @@ export abstract class IndependentCoordinates implements Likelihood {
   }
 
   /** diag(√v): the factor of a diagonal covariance, stored dense as [B, T, T]. */
-  sqrtFactor(h: FloatArray, batch: number, outputDim: number): Float64Array {
-    const out = this.covariance(h, batch, outputDim);
+  sqrtFactor(h: FloatArray, batch: number, outputDim: number, into?: Float64Array): Float64Array {
+    checkNaturalParams(this.name, h, batch, outputDim);
     const T = outputDim;
+    const out = factorBuffer(this.name, batch * T * T, into);
     for (let b = 0; b < batch; b++) {
-      for (let a = 0; a < T; a++) {
-        const i = (b * T + a) * T + a;
-        out[i] = Math.sqrt(out[i]!);
-      }
+      for (let a = 0; a < T; a++) out[(b * T + a) * T + a] = Math.sqrt(this.coordVariance(h[b * T + a]!));
     }
     return out;
   }

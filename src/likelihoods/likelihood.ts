@@ -73,8 +73,11 @@ export interface Likelihood {
   covariance(h: FloatArray, batch: number, outputDim: number): Float64Array;
   /** The diagonal of Cov(t) per row: [B, T] (O(T) per row for every family). */
   covarianceDiagonal(h: FloatArray, batch: number, outputDim: number): Float64Array;
-  /** S per row with S Sᵀ = Cov(t): [B, T, R], R = factorRank(T). */
-  sqrtFactor(h: FloatArray, batch: number, outputDim: number): Float64Array;
+  /**
+   * S per row with S Sᵀ = Cov(t): [B, T, R], R = factorRank(T). When `out` is given (at least
+   * B·T·R long) it is overwritten with S and returned: a streaming caller reuses one buffer.
+   */
+  sqrtFactor(h: FloatArray, batch: number, outputDim: number, out?: Float64Array): Float64Array;
   /** Columns of the square-root factor: C − 1 for softmax (its rank), T for diagonal families. */
   factorRank(outputDim: number): number;
 
@@ -128,6 +131,13 @@ export function checkTensorSize(family: string, outputDim: number, order: number
   if (outputDim > MAX_TENSOR_OUTPUT_DIM) {
     fail('TOO_LARGE', `${family}: the order-${order} moment tensor has ${outputDim}^${order} entries; output size ${outputDim} exceeds ${MAX_TENSOR_OUTPUT_DIM} (use fourthMomentQuartic / projectedMoments instead)`);
   }
+}
+
+/** The buffer a square-root factor of n entries is written into: `into` zeroed, or a new array. */
+export function factorBuffer(family: string, n: number, into?: Float64Array): Float64Array {
+  if (into === undefined) return new Float64Array(n);
+  if (!(into instanceof Float64Array) || into.length < n) fail('SHAPE', `${family}: sqrtFactor output must be a Float64Array of at least ${n} entries`);
+  return into.fill(0, 0, n);
 }
 
 export function checkSampleCount(family: string, n: number): void {
