@@ -254,6 +254,9 @@ static bool get_bool(napi_env env, napi_value v, bool* out) {
 /* `return 0` is both a null napi_value and `false`, so TRY works in either kind of helper. */
 #define TRY(x) \
   if (!(x)) return 0
+/* For helpers returning nothing (an error is already pending). */
+#define TRY_VOID(x) \
+  if (!(x)) return
 
 /* ---------------------------------------------------------------- gemm */
 
@@ -289,55 +292,7 @@ static void scale_matrix(const Arr* c, size_t off, size_t ld, size_t rows, size_
   }
 }
 
-#define FNAME "gemm"
-static napi_value Gemm(napi_env env, napi_callback_info info) {
-  ARGS(16);
-  bool transA, transB;
-  size_t m, n, k, aOff, lda, bOff, ldb, cOff, ldc;
-  double alpha, beta;
-  Arr a, b, c;
-  TRY(get_bool(env, argv[0], &transA));
-  TRY(get_bool(env, argv[1], &transB));
-  TRY(get_size(env, argv[2], FNAME, "m", &m));
-  TRY(get_size(env, argv[3], FNAME, "n", &n));
-  TRY(get_size(env, argv[4], FNAME, "k", &k));
-  TRY(get_double(env, argv[5], FNAME, "alpha", &alpha));
-  TRY(get_array(env, argv[6], FNAME, "a", false, &a));
-  TRY(get_size(env, argv[7], FNAME, "aOff", &aOff));
-  TRY(get_size(env, argv[8], FNAME, "lda", &lda));
-  TRY(get_array(env, argv[9], FNAME, "b", false, &b));
-  TRY(get_size(env, argv[10], FNAME, "bOff", &bOff));
-  TRY(get_size(env, argv[11], FNAME, "ldb", &ldb));
-  TRY(get_double(env, argv[12], FNAME, "beta", &beta));
-  TRY(get_array(env, argv[13], FNAME, "c", false, &c));
-  TRY(get_size(env, argv[14], FNAME, "cOff", &cOff));
-  TRY(get_size(env, argv[15], FNAME, "ldc", &ldc));
-  TRY(same_dtype(env, FNAME, &c, "c", &a, "a"));
-  TRY(same_dtype(env, FNAME, &c, "c", &b, "b"));
-  TRY(check_matrix(env, FNAME, "c", &c, cOff, ldc, m, n));
-  if (m == 0 || n == 0) return NULL;
-  if (k == 0 || alpha == 0) {
-    scale_matrix(&c, cOff, ldc, m, n, beta);
-    return NULL;
-  }
-  TRY(check_matrix(env, FNAME, "a", &a, aOff, lda, transA ? k : m, transA ? m : k));
-  TRY(check_matrix(env, FNAME, "b", &b, bOff, ldb, transB ? n : k, transB ? k : n));
-  if (m > INT32_MAX || n > INT32_MAX || k > INT32_MAX || lda > INT32_MAX || ldb > INT32_MAX || ldc > INT32_MAX) {
-    throw_error(env, "TOO_LARGE", "gemm: sizes and leading dimensions must be below 2^31 for CBLAS");
-    return NULL;
-  }
-  const enum CBLAS_TRANSPOSE ta = transA ? CblasTrans : CblasNoTrans;
-  const enum CBLAS_TRANSPOSE tb = transB ? CblasTrans : CblasNoTrans;
-  if (c.dtype == DT_F32) {
-    cblas_sgemm(CblasRowMajor, ta, tb, (int)m, (int)n, (int)k, (float)alpha, (const float*)a.data + aOff, (int)lda,
-                (const float*)b.data + bOff, (int)ldb, (float)beta, (float*)c.data + cOff, (int)ldc);
-  } else {
-    cblas_dgemm(CblasRowMajor, ta, tb, (int)m, (int)n, (int)k, alpha, (const double*)a.data + aOff, (int)lda,
-                (const double*)b.data + bOff, (int)ldb, beta, (double*)c.data + cOff, (int)ldc);
-  }
-  return NULL;
-}
-#undef FNAME
+/* gemm and gemmBatched are defined with the thread helpers below (one mechanism for both). */
 
 /* syrk(n, k, alpha, a, aOff, lda, beta, c, cOff, ldc): C = alpha·AᵀA + beta·C for A stored k×n.
  * CBLAS updates one triangle (half the multiply-adds of gemm); the other is mirrored here so
@@ -661,71 +616,104 @@ static void run_gemm_batch(void* raw, size_t i0, size_t i1, void* scratch) {
  * a batch can run on several threads at once without nesting its own threads. */
 #define BLAS_SINGLE_THREAD_MADDS ((size_t)1 << 18)
 
-/*
- * gemmBatched(transA, transB, m, n, k, alpha, a, aOff, lda, strideA, b, bOff, ldb, strideB, beta,
- * c, cOff, ldc, strideC, count): C_i = alpha·op(A_i)·op(B_i) + beta·C_i for i < count, the i-th
- * matrices at offset + i·stride. Small products whose outputs do not overlap are shared out over
- * the BLAS threads (one gemm per entry each); others run one after another.
- */
-#define FNAME "gemmBatched"
-static napi_value GemmBatched(napi_env env, napi_callback_info info) {
-  ARGS(20);
+/* The arguments of gemm, and of gemmBatched with a stride after each matrix's offset and ld. */
+typedef struct {
   bool transA, transB;
   size_t m, n, k, aOff, lda, sA, bOff, ldb, sB, cOff, ldc, sC, count;
   double alpha, beta;
   Arr a, b, c;
-  TRY(get_bool(env, argv[0], &transA));
-  TRY(get_bool(env, argv[1], &transB));
-  TRY(get_size(env, argv[2], FNAME, "m", &m));
-  TRY(get_size(env, argv[3], FNAME, "n", &n));
-  TRY(get_size(env, argv[4], FNAME, "k", &k));
-  TRY(get_double(env, argv[5], FNAME, "alpha", &alpha));
-  TRY(get_array(env, argv[6], FNAME, "a", false, &a));
-  TRY(get_size(env, argv[7], FNAME, "aOff", &aOff));
-  TRY(get_size(env, argv[8], FNAME, "lda", &lda));
-  TRY(get_size(env, argv[9], FNAME, "strideA", &sA));
-  TRY(get_array(env, argv[10], FNAME, "b", false, &b));
-  TRY(get_size(env, argv[11], FNAME, "bOff", &bOff));
-  TRY(get_size(env, argv[12], FNAME, "ldb", &ldb));
-  TRY(get_size(env, argv[13], FNAME, "strideB", &sB));
-  TRY(get_double(env, argv[14], FNAME, "beta", &beta));
-  TRY(get_array(env, argv[15], FNAME, "c", false, &c));
-  TRY(get_size(env, argv[16], FNAME, "cOff", &cOff));
-  TRY(get_size(env, argv[17], FNAME, "ldc", &ldc));
-  TRY(get_size(env, argv[18], FNAME, "strideC", &sC));
-  TRY(get_size(env, argv[19], FNAME, "count", &count));
-  TRY(same_dtype(env, FNAME, &c, "c", &a, "a"));
-  TRY(same_dtype(env, FNAME, &c, "c", &b, "b"));
-  if (count == 0 || m == 0 || n == 0) return NULL;
-  /* The last entry reaches furthest: checking it (and the first) covers all of them. */
-  TRY(check_matrix(env, FNAME, "c", &c, cOff, ldc, m, n));
-  TRY(check_matrix(env, FNAME, "c", &c, cOff + (count - 1) * sC, ldc, m, n));
-  if (k == 0 || alpha == 0) {
-    for (size_t i = 0; i < count; i++) scale_matrix(&c, cOff + i * sC, ldc, m, n, beta);
-    return NULL;
+} GemmArgs;
+
+static bool gemm_args(napi_env env, napi_value* argv, const char* fn, bool batched, GemmArgs* g) {
+  size_t i = 0;
+  g->sA = g->sB = g->sC = 0;
+  g->count = 1;
+  TRY(get_bool(env, argv[i++], &g->transA));
+  TRY(get_bool(env, argv[i++], &g->transB));
+  TRY(get_size(env, argv[i++], fn, "m", &g->m));
+  TRY(get_size(env, argv[i++], fn, "n", &g->n));
+  TRY(get_size(env, argv[i++], fn, "k", &g->k));
+  TRY(get_double(env, argv[i++], fn, "alpha", &g->alpha));
+  TRY(get_array(env, argv[i++], fn, "a", false, &g->a));
+  TRY(get_size(env, argv[i++], fn, "aOff", &g->aOff));
+  TRY(get_size(env, argv[i++], fn, "lda", &g->lda));
+  if (batched) TRY(get_size(env, argv[i++], fn, "strideA", &g->sA));
+  TRY(get_array(env, argv[i++], fn, "b", false, &g->b));
+  TRY(get_size(env, argv[i++], fn, "bOff", &g->bOff));
+  TRY(get_size(env, argv[i++], fn, "ldb", &g->ldb));
+  if (batched) TRY(get_size(env, argv[i++], fn, "strideB", &g->sB));
+  TRY(get_double(env, argv[i++], fn, "beta", &g->beta));
+  TRY(get_array(env, argv[i++], fn, "c", false, &g->c));
+  TRY(get_size(env, argv[i++], fn, "cOff", &g->cOff));
+  TRY(get_size(env, argv[i++], fn, "ldc", &g->ldc));
+  if (batched) {
+    TRY(get_size(env, argv[i++], fn, "strideC", &g->sC));
+    TRY(get_size(env, argv[i++], fn, "count", &g->count));
   }
-  const size_t ar = transA ? k : m, ac = transA ? m : k, br = transB ? n : k, bc = transB ? k : n;
-  TRY(check_matrix(env, FNAME, "a", &a, aOff, lda, ar, ac));
-  TRY(check_matrix(env, FNAME, "a", &a, aOff + (count - 1) * sA, lda, ar, ac));
-  TRY(check_matrix(env, FNAME, "b", &b, bOff, ldb, br, bc));
-  TRY(check_matrix(env, FNAME, "b", &b, bOff + (count - 1) * sB, ldb, br, bc));
-  if (m > INT32_MAX || n > INT32_MAX || k > INT32_MAX || lda > INT32_MAX || ldb > INT32_MAX || ldc > INT32_MAX) {
-    throw_error(env, "TOO_LARGE", "%s: sizes and leading dimensions must be below 2^31 for CBLAS", FNAME);
-    return NULL;
+  return true;
+}
+
+/*
+ * C_i = alpha·op(A_i)·op(B_i) + beta·C_i for i < count, the i-th matrices at offset + i·stride
+ * (gemm: count 1). Small products whose outputs do not overlap are shared out over the BLAS
+ * threads (one gemm per entry each); others run one after another, OpenBLAS threading each.
+ */
+static void run_gemm(napi_env env, const char* fn, GemmArgs* g) {
+  const size_t m = g->m, n = g->n, k = g->k, count = g->count;
+  TRY_VOID(same_dtype(env, fn, &g->c, "c", &g->a, "a"));
+  TRY_VOID(same_dtype(env, fn, &g->c, "c", &g->b, "b"));
+  if (count == 0) return;
+  /* The last entry reaches furthest: checking it and the first covers all of them. */
+  const size_t lastC = g->cOff + (count - 1) * g->sC;
+  TRY_VOID(check_matrix(env, fn, "c", &g->c, g->cOff, g->ldc, m, n));
+  TRY_VOID(check_matrix(env, fn, "c", &g->c, lastC, g->ldc, m, n));
+  if (m == 0 || n == 0) return;
+  if (k == 0 || g->alpha == 0) {
+    for (size_t i = 0; i < count; i++) scale_matrix(&g->c, g->cOff + i * g->sC, g->ldc, m, n, g->beta);
+    return;
   }
-  const size_t bytes = c.dtype == DT_F32 ? sizeof(float) : sizeof(double);
+  const size_t ar = g->transA ? k : m, ac = g->transA ? m : k, br = g->transB ? n : k, bc = g->transB ? k : n;
+  TRY_VOID(check_matrix(env, fn, "a", &g->a, g->aOff, g->lda, ar, ac));
+  TRY_VOID(check_matrix(env, fn, "a", &g->a, g->aOff + (count - 1) * g->sA, g->lda, ar, ac));
+  TRY_VOID(check_matrix(env, fn, "b", &g->b, g->bOff, g->ldb, br, bc));
+  TRY_VOID(check_matrix(env, fn, "b", &g->b, g->bOff + (count - 1) * g->sB, g->ldb, br, bc));
+  if (m > INT32_MAX || n > INT32_MAX || k > INT32_MAX || g->lda > INT32_MAX || g->ldb > INT32_MAX || g->ldc > INT32_MAX) {
+    throw_error(env, "TOO_LARGE", "%s: sizes and leading dimensions must be below 2^31 for CBLAS", fn);
+    return;
+  }
+  const size_t bytes = g->c.dtype == DT_F32 ? sizeof(float) : sizeof(double);
   GemmBatchTask task = {
-    c.dtype == DT_F32, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-    (int)m, (int)n, (int)k, (int)lda, (int)ldb, (int)ldc, alpha, beta,
-    (const char*)a.data + aOff * bytes, (const char*)b.data + bOff * bytes, (char*)c.data + cOff * bytes,
-    sA * bytes, sB * bytes, sC * bytes,
+    g->c.dtype == DT_F32, g->transA ? CblasTrans : CblasNoTrans, g->transB ? CblasTrans : CblasNoTrans,
+    (int)m, (int)n, (int)k, (int)g->lda, (int)g->ldb, (int)g->ldc, g->alpha, g->beta,
+    (const char*)g->a.data + g->aOff * bytes, (const char*)g->b.data + g->bOff * bytes, (char*)g->c.data + g->cOff * bytes,
+    g->sA * bytes, g->sB * bytes, g->sC * bytes,
   };
   const size_t madds = m * n * k;
   /* Entries write disjoint windows of C when consecutive ones start at least a window apart. */
-  const bool disjoint = sC >= (m - 1) * ldc + n;
+  const bool disjoint = g->sC >= (m - 1) * g->ldc + n;
   /* Without scratch for the threads (none is needed here) the batch runs on this thread. */
-  if (!(disjoint && madds < BLAS_SINGLE_THREAD_MADDS && parallel_inputs(count, madds, run_gemm_batch, &task, 0)))
+  if (!(count > 1 && disjoint && madds < BLAS_SINGLE_THREAD_MADDS && parallel_inputs(count, madds, run_gemm_batch, &task, 0)))
     run_gemm_batch(&task, 0, count, NULL);
+}
+
+#define FNAME "gemm"
+static napi_value Gemm(napi_env env, napi_callback_info info) {
+  ARGS(16);
+  GemmArgs g;
+  TRY(gemm_args(env, argv, FNAME, false, &g));
+  run_gemm(env, FNAME, &g);
+  return NULL;
+}
+#undef FNAME
+
+/* gemmBatched(transA, transB, m, n, k, alpha, a, aOff, lda, strideA, b, bOff, ldb, strideB, beta,
+ * c, cOff, ldc, strideC, count) */
+#define FNAME "gemmBatched"
+static napi_value GemmBatched(napi_env env, napi_callback_info info) {
+  ARGS(20);
+  GemmArgs g;
+  TRY(gemm_args(env, argv, FNAME, true, &g));
+  run_gemm(env, FNAME, &g);
   return NULL;
 }
 #undef FNAME
