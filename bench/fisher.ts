@@ -98,9 +98,12 @@ export type FisherBenchRow = FisherBenchConfig & {
   kfacExactGFlopRatio: number;
   /** Absolute timings behind the ratio columns. */
   timings: Partial<Record<FisherQuantity, QuantityTiming>>;
+  /** Median time of the pass timed right after each quantity, ms: the denominator of its ratio. */
+  passNearMs: Partial<Record<FisherQuantity, number>>;
   /**
    * Cost of one more batch in a streaming run, as a ratio to the pass: (time over STREAM_BATCHES
-   * batches − time over one) / (STREAM_BATCHES − 1). Fixed per-call costs (allocating the result,
+   * batches − time over one) / (STREAM_BATCHES − 1), against the pass timed right after the
+   * streaming call (the single call's time rescaled to that pass's speed). Fixed per-call costs (allocating the result,
    * the first touch of scratch memory) drop out. Only for the streaming quantities, on the rows
    * where the issue's targets are read (or every row with the stream option).
    */
@@ -414,6 +417,10 @@ export function benchFisherConfig(cfg: FisherBenchConfig, gemmPeak: { gflops: nu
     const passBefore = timeReps(pass, budgetMs, 5, Math.max(maxReps, 15));
     const preparers = quantityPreparers(p);
     const measured = new Map<FisherQuantity, QuantityTiming>();
+    // The pass timed again right after each quantity: the ratio's two terms then come from one
+    // stretch of the run, whatever other load the machine had at the time (on this VM its speed
+    // drifts by 20–40% over minutes, which moved ratios measured minutes apart as much).
+    const passNear = new Map<FisherQuantity, number>();
     const ratios = {} as Record<FisherQuantity, number | Skipped>;
     for (const q of FISHER_QUANTITIES) {
       if (q === 'i2Diag' && cfg.activation === 'relu') {
@@ -432,17 +439,23 @@ export function benchFisherConfig(cfg: FisherBenchConfig, gemmPeak: { gflops: nu
       const heavy = q === 'perSampleGradients';
       const r = measureQuantity(preparers[q], cfg.batch, limitMs, budgetMs, heavy ? Math.min(3, maxReps) : maxReps, heavy ? 1 : 3);
       if (isSkipped(r)) ratios[q] = r;
-      else measured.set(q, r);
+      else {
+        measured.set(q, r);
+        passNear.set(q, timeReps(pass, budgetMs / 2, 5, Math.max(maxReps, 15)).ms);
+      }
       opts.log?.(`  ${cfg.backend} ${cfg.model} ${cfg.dtype} B=${cfg.batch} ${cfg.activation}: ${q} ${isSkipped(r) ? r.skipped : `${r.ms.toFixed(1)} ms (${r.reps} reps)`}`);
     }
     // One more batch in a stream, where the single call was timed (see FisherBenchRow.stream).
-    const streamMs = new Map<FisherQuantity, number>();
+    const streamRatio = new Map<FisherQuantity, number>();
     if (opts.stream ?? isTargetConfig(cfg)) {
       for (const q of STREAMING) {
         const one = measured.get(q);
         if (!one) continue;
         const many = timeReps(preparers[q](cfg.batch * STREAM_BATCHES, cfg.batch), budgetMs, 1, Math.min(3, maxReps));
-        streamMs.set(q, Math.max(0, many.ms - one.ms) / (STREAM_BATCHES - 1));
+        const passNow = timeReps(pass, budgetMs / 2, 5, Math.max(maxReps, 15)).ms;
+        // The single call scaled to this stretch's pass, so that both terms share one machine speed.
+        const oneNow = (one.ms / passNear.get(q)!) * passNow;
+        streamRatio.set(q, Math.max(0, many.ms - oneNow) / (STREAM_BATCHES - 1) / passNow);
         opts.log?.(`  ${cfg.backend} ${cfg.model} ${cfg.dtype} B=${cfg.batch} ${cfg.activation}: ${q} ${many.ms.toFixed(1)} ms over ${STREAM_BATCHES} batches`);
       }
     }
@@ -451,12 +464,14 @@ export function benchFisherConfig(cfg: FisherBenchConfig, gemmPeak: { gflops: nu
     const passAfter = timeReps(pass, budgetMs, 5, Math.max(maxReps, 15));
     const gradPass = passBefore.ms <= passAfter.ms ? passBefore : passAfter;
     const timings: Partial<Record<FisherQuantity, QuantityTiming>> = {};
+    const passNearMs: Partial<Record<FisherQuantity, number>> = {};
     for (const [q, t] of measured) {
       timings[q] = { ms: sig(t.ms), reps: t.reps };
-      ratios[q] = sig(t.ms / gradPass.ms);
+      passNearMs[q] = sig(passNear.get(q)!);
+      ratios[q] = sig(t.ms / passNear.get(q)!);
     }
     const stream: Partial<Record<FisherQuantity, number>> = {};
-    for (const [q, ms] of streamMs) stream[q] = sig(ms / gradPass.ms);
+    for (const [q, v] of streamRatio) stream[q] = sig(v);
     const gradGflop = gradientPassFlop(model, cfg.batch) / 1e9;
     const gradGflops = gradGflop / (gradPass.ms / 1000);
     return {
@@ -475,7 +490,8 @@ export function benchFisherConfig(cfg: FisherBenchConfig, gemmPeak: { gflops: nu
       kfacExactGFlopRatio: sig(kfacExactGFlop(model, cfg.batch, model.outputDim) / (gradGflop * 1e9)),
       ...ratios,
       timings,
-      ...(streamMs.size > 0 ? { stream } : {}),
+      passNearMs,
+      ...(streamRatio.size > 0 ? { stream } : {}),
     };
   });
 }
@@ -539,7 +555,7 @@ export function formatFisherTable(rows: FisherBenchRow[]): string {
   }
   return [
     line(header), ...body.map(line), '',
-    `Ratios: median time of the quantity over one batch ÷ time of a plain gradient pass over the same batch (the faster of its medians before and after the quantities). grad GFLOP/s counts the pass's matrix products only; peak: fastest square ${[...new Set(rows.map((r) => r.gemmPeakSize))].join('/')} gemm, same backend and dtype, this run. mlp ${MLP_ARCHITECTURE}, cnn ${CNN_ARCHITECTURE} on 1×28×28. –: not applicable (Î2 timed on sigmoid rows).`,
+    `Ratios: median time of the quantity over one batch ÷ median time of a plain gradient pass over the same batch, timed right after it. grad ms: the faster of the pass's medians before and after all the quantities; grad GFLOP/s counts the pass's matrix products only; peak: fastest square ${[...new Set(rows.map((r) => r.gemmPeakSize))].join('/')} gemm, same backend and dtype, this run. mlp ${MLP_ARCHITECTURE}, cnn ${CNN_ARCHITECTURE} on 1×28×28. –: not applicable (Î2 timed on sigmoid rows).`,
     ...notes,
   ].join('\n');
 }
