@@ -38,7 +38,7 @@
 import { getBackend } from '../core/backends/index.js';
 import { Binary } from '../core/backend.js';
 import type { FloatArray } from '../core/dtype.js';
-import { BufferScope, allocScratch, allocTensorData } from '../core/pool.js';
+import { BufferScope, allocScratch } from '../core/pool.js';
 import { Tensor } from '../core/tensor.js';
 import type { Likelihood } from '../likelihoods/likelihood.js';
 import { CategoricalLikelihood } from '../likelihoods/categorical.js';
@@ -77,6 +77,8 @@ interface DenseProducts {
   fim: FloatArray;
   quartic: FloatArray;
   parts: number;
+  /** Whether a block has written them yet: the first one's gemms overwrite (no zeroing needed). */
+  started: boolean;
 }
 
 /**
@@ -95,7 +97,7 @@ export function addJointSums(model: Sequential, lik: Likelihood, x: Tensor, sums
     const nw = info.layer.nout * info.layer.nin;
     // Every dense layer below a curved activation has a Hessian diagonal E (V2's third part).
     const parts = curved.some((m) => m > info.index) ? 3 : 2;
-    products.set(info.index, { fim: allocTensorData(prec, nw), quartic: allocTensorData(prec, parts * nw), parts });
+    products.set(info.index, { fim: allocScratch(prec, nw), quartic: allocScratch(prec, parts * nw), parts, started: false });
   }
   const per = x.size / B;
   for (let s = 0; s < B; s += walkBlock) {
@@ -188,7 +190,7 @@ function momentCoefficients(B: number, slots: number): Float64Array {
  */
 function categoricalMoments(p: Float64Array, B: number, T: number, cap: Capture): DirectionMoments {
   const C = T - 1;
-  const columns = allocTensorData(cap.precision, C * B * T);
+  const columns = allocScratch(cap.precision, C * B * T); // every entry is written below
   const coef = momentCoefficients(B, C);
   const stride = 3 * C + 1;
   for (let b = 0; b < B; b++) {
@@ -295,8 +297,10 @@ function addDenseLayer(
   const be = getBackend();
   const a4 = allocScratch(prec, a2.length);
   be.binary(Binary.mul, a2, a2, a4);
-  be.gemm(true, false, out, inW, B, 1, moms, 0, width, a2, 0, inW, 1, prod.fim, 0, inW);
-  be.gemm(true, false, parts * out, inW, B, 1, moms, out, width, a4, 0, inW, 1, prod.quartic, 0, inW);
+  const beta = prod.started ? 1 : 0;
+  prod.started = true;
+  be.gemm(true, false, out, inW, B, 1, moms, 0, width, a2, 0, inW, beta, prod.fim, 0, inW);
+  be.gemm(true, false, parts * out, inW, B, 1, moms, out, width, a4, 0, inW, beta, prod.quartic, 0, inW);
   if (layer.bias !== null) addColumnSums(moms, B, out, 1 + parts, sums, info.offset + out * inW);
 }
 
@@ -317,7 +321,7 @@ function addConvLayer(cap: Capture, moments: DirectionMoments, C: number, info: 
   const B = cap.batch;
   const size = info.size;
   const n = delta.length / C;
-  const J = allocTensorData(cap.precision, C * B * size);
+  const J = allocScratch(cap.precision, C * B * size); // every column block is set below
   for (let a = 0; a < C; a++) J.set(perSampleGrads(cap, info, delta.subarray(a * n, (a + 1) * n)), a * B * size);
   // Per input [m2 | m2² | max(0, m4 − m2²) | HᵀCov H (with H)], summed over the inputs.
   const parts = H ? 4 : 3;
