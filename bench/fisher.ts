@@ -617,11 +617,13 @@ export function checkTargets(rows: FisherBenchRow[]): TargetCheck[] {
   ];
 }
 
-export function formatTargets(checks: TargetCheck[]): string {
+export function formatTargets(checks: TargetCheck[], quick = false): string {
   const mark = (c: TargetCheck): string => (c.info ? 'info' : c.pass === null ? 'n/a ' : c.pass ? 'PASS' : 'FAIL');
   const value = (c: TargetCheck): string => (c.value === null ? '' : c.target.endsWith('%') ? `${(c.value * 100).toFixed(0)}%` : `${c.value.toFixed(2)}×`);
   return [
     'Targets (MLP 784-512-256-10, float32, batch 1024, native; a single call over one batch, and in brackets one more batch of a streaming run):',
+    // A smoke run's medians of 3 reps move by ±20% with the machine's load.
+    ...(quick ? ['  (quick run: medians of at most 3 reps, indicative only; `npm run bench` gives the verdicts)'] : []),
     ...checks.map((c) => `  ${mark(c)}  ${c.name.padEnd(28)} ${value(c).padStart(7)}  ${c.info ? 'no target' : `target ${c.target}`}${c.note ? `  (${c.note})` : ''}`),
   ].join('\n');
 }
@@ -683,7 +685,7 @@ export async function runFisherBench(opts: FisherBenchOptions & { json: string }
   const rows = await benchFisher({ ...opts, log: opts.log ?? ((l) => console.error(l)) });
   console.log(formatFisherTable(rows));
   const targets = checkTargets(rows);
-  console.log(`\n${formatTargets(targets)}`);
+  console.log(`\n${formatTargets(targets, opts.quick ?? false)}`);
   writeJsonAtomic(opts.json, { date: new Date().toISOString(), node: process.version, cpus: cpus().length, loadAverageAtEnd: loadavg(), quick: opts.quick ?? false, rows, targets });
   console.log(`wrote ${opts.json}`);
   return rows;
