@@ -120,7 +120,6 @@ function batchedTranspose(shape: readonly number[], axes: readonly number[]): { 
   return { batch: prod(0, lead), rows: prod(lead, k), cols: prod(k, r) };
 }
 
-
 export function transpose(x: Tensor): Tensor {
   if (x.rank !== 2) fail('SHAPE', `transpose needs a matrix, got ${shapeStr(x.shape)}`);
   return permute(x, [1, 0]);

@@ -8,7 +8,7 @@
  * Opt-in and explicit: a tensor created inside a scope must not be read after `recycle()`
  * unless it was passed in `keep`. Outside any scope, allocation is the plain typed-array kind.
  */
-import { allocArray, type DType, type FloatArray } from './dtype.js';
+import { allocArray, dtypeOfArray, type DType, type FloatArray } from './dtype.js';
 import type { Tensor } from './tensor.js';
 
 let active: BufferScope | null = null;
@@ -50,7 +50,7 @@ export class BufferScope {
     let bestLength = Infinity;
     for (const list of this.free.values()) {
       const a = list[list.length - 1];
-      if (a === undefined || a.length <= n || a.length >= bestLength || (a instanceof Float32Array) !== (dtype === 'float32')) continue;
+      if (a === undefined || a.length <= n || a.length >= bestLength || dtypeOfArray(a) !== dtype) continue;
       best = list;
       bestLength = a.length;
     }
@@ -79,7 +79,7 @@ export class BufferScope {
       }
       const a = this.bases.get(view) ?? view;
       this.bases.delete(view);
-      const k = key(a instanceof Float32Array ? 'float32' : 'float64', a.length);
+      const k = key(dtypeOfArray(a), a.length);
       let list = this.free.get(k);
       if (!list) this.free.set(k, (list = []));
       list.push(a);

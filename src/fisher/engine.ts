@@ -14,7 +14,7 @@
  */
 import { getBackend } from '../core/backends/index.js';
 import { Binary } from '../core/backend.js';
-import { allocArray, castArray, type DType, type FloatArray } from '../core/dtype.js';
+import { allocArray, castArray, dtypeOfArray, type DType, type FloatArray } from '../core/dtype.js';
 import { BufferScope, allocScratch, allocTensorData, currentScope } from '../core/pool.js';
 import { noGrad } from '../autodiff/tape.js';
 import { fail } from '../core/errors.js';
@@ -368,7 +368,7 @@ export function addWeightedSquaredInputs(cap: Capture, info: ParamLayerInfo, S: 
 export function accumulateGram(grads: FloatArray, rows: number, size: number, w: FloatArray | null, acc: Float64Array): void {
   let src = grads;
   if (w) {
-    src = allocScratch(grads instanceof Float64Array ? 'float64' : 'float32', grads.length);
+    src = allocScratch(dtypeOfArray(grads), grads.length);
     for (let b = 0; b < rows; b++) for (let i = 0; i < size; i++) src[b * size + i] = grads[b * size + i]! * w[b]!;
   }
   if (w) gemmInto(true, false, size, size, rows, src, size, grads, size, acc);

@@ -37,7 +37,8 @@
  */
 import { getBackend } from '../core/backends/index.js';
 import { Binary } from '../core/backend.js';
-import type { FloatArray } from '../core/dtype.js';
+import { dtypeOfArray, type FloatArray } from '../core/dtype.js';
+import { writeMoments } from '../core/backends/ts.js';
 import { BufferScope, allocScratch } from '../core/pool.js';
 import { Tensor } from '../core/tensor.js';
 import type { Likelihood } from '../likelihoods/likelihood.js';
@@ -258,12 +259,7 @@ function gatheredMoments(lik: Likelihood, h64: Float64Array, B: number, T: numbe
         const mom = lik.projectedMoments(h64.subarray(b * T, (b + 1) * T), T, dirs.subarray(0, count * T), count);
         const o = off + b * ld;
         for (let j = 0; j < count; j++) {
-          const c2 = scale ? scale[b * count + j]! * scale[b * count + j]! : 1;
-          const m2 = mom.second[j]! * c2;
-          out[o + j] = m2;
-          if (!fourth) continue;
-          out[o + count + j] = m2 * m2;
-          out[o + 2 * count + j] = Math.max(0, mom.fourth[j]! * c2 * c2 - m2 * m2);
+          writeMoments(out, o, count, j, mom.second[j]!, mom.fourth[j]!, scale ? scale[b * count + j]! * scale[b * count + j]! : 1, fourth);
         }
       }
     },
@@ -310,7 +306,7 @@ function addDenseLayer(
  */
 function addColumnSums(moms: FloatArray, B: number, count: number, parts: number, sums: JointSums, off: number): void {
   const be = getBackend();
-  const col = allocScratch(moms instanceof Float64Array ? 'float64' : 'float32', parts * count);
+  const col = allocScratch(dtypeOfArray(moms), parts * count);
   be.sumRows(moms, B, parts * count, 0, col);
   const targets = [sums.fim, sums.fimSquared, sums.v1, sums.v2];
   for (let p = 0; p < parts; p++) be.accumulate(col.subarray(p * count, (p + 1) * count), targets[p]!, off);

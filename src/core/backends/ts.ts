@@ -4,7 +4,7 @@
  * row-pointer i-k-j loops over a packed copy so the reference is usable for small training runs.
  */
 import { Binary, Unary, type Backend, type BinaryCode, type Conv2dGeometry, type UnaryCode } from '../backend.js';
-import type { FloatArray } from '../dtype.js';
+import { dtypeOfArray, type FloatArray } from '../dtype.js';
 import { unaryScalar } from '../scalar.js';
 import { fail } from '../errors.js';
 
@@ -154,21 +154,10 @@ export const tsBackend: Backend = {
           sq += pd * pd;
         }
         const a2 = s1 * s1;
-        let m2 = s2 + gamma * a2;
-        const c2 = scale ? scale[b * count + j]! * scale[b * count + j]! : 1;
-        if (!fourth) {
-          out[o + j] = scale ? m2 * c2 : m2;
-          continue;
-        }
+        const m2 = s2 + gamma * a2;
         let m4 = s4 + gamma * a2 * a2;
         if (kappa !== 0) m4 += kappa * Math.max(0, m2 * m2 - sq);
-        if (scale) {
-          m2 *= c2;
-          m4 *= c2 * c2;
-        }
-        out[o + j] = m2;
-        out[o + count + j] = m2 * m2;
-        out[o + 2 * count + j] = Math.max(0, m4 - m2 * m2);
+        writeMoments(out, o, count, j, m2, m4, scale ? scale[b * count + j]! * scale[b * count + j]! : 1, fourth);
       }
     }
   },
@@ -272,15 +261,27 @@ export function col2imTs(cols: FloatArray, g: Conv2dGeometry, out: FloatArray): 
   }
 }
 
+/**
+ * Direction j's entries in an output row of stackedMoments (from `o`): m2·c² and, when
+ * `fourth`, its square and max(0, m4·c⁴ − (m2·c²)²), from the unscaled moments and c² (1 when
+ * unscaled: multiplying by 1 is exact). Shared with the variances' route for other likelihoods.
+ */
+export function writeMoments(out: FloatArray, o: number, count: number, j: number, m2: number, m4: number, c2: number, fourth: boolean): void {
+  const s2 = m2 * c2;
+  out[o + j] = s2;
+  if (!fourth) return;
+  out[o + count + j] = s2 * s2;
+  out[o + 2 * count + j] = Math.max(0, m4 * (c2 * c2) - s2 * s2);
+}
+
 /** The argument checks of stackedMoments (as the native addon makes them; the wasm backend shares them). */
 export function checkMomentArgs(
   src: FloatArray, B: number, slots: number, count: number, coef: Float64Array, scale: FloatArray | null, fourth: boolean, out: FloatArray, off: number, ld: number,
 ): void {
   const fn = 'stackedMoments';
   if (!(coef instanceof Float64Array)) fail('DTYPE', `${fn}: coef must be a Float64Array`);
-  const dt = (a: FloatArray) => (a instanceof Float64Array ? 'float64' : 'float32');
   for (const [name, a] of [['scale', scale], ['out', out]] as const) {
-    if (a && dt(a) !== dt(src)) fail('DTYPE', `${fn}: ${name} is ${dt(a)} but src is ${dt(src)}; all arrays of one call must share a dtype`);
+    if (a && dtypeOfArray(a) !== dtypeOfArray(src)) fail('DTYPE', `${fn}: ${name} is ${dtypeOfArray(a)} but src is ${dtypeOfArray(src)}; all arrays of one call must share a dtype`);
   }
   const width = (fourth ? 3 : 1) * count;
   if (ld < width) fail('SHAPE', `${fn}: row stride ${ld} of out is below the ${width} values written per input`);
