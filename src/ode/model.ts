@@ -62,3 +62,17 @@ export interface OdeModel {
   /** True where the system is stiff: the explicit solver refuses it with a named error. */
   readonly stiff: boolean;
 }
+
+/**
+ * Measurements of some states at some times: what CBINN, the least-squares baseline and the
+ * identifiability analysis are fitted to. values is [times.length × observed.length] row-major,
+ * NaN where a measurement is missing.
+ */
+export interface ObservedData {
+  readonly times: Float64Array;
+  /** Indices into the model's states of the observed columns. */
+  readonly observed: readonly number[];
+  readonly values: Float64Array;
+  /** The noise the data were made with (synthetic data), for the Fisher information and Cramér–Rao. */
+  readonly noise?: { readonly kind: 'multiplicative' | 'additive'; readonly level: number };
+}
