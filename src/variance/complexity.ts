@@ -42,6 +42,7 @@
  * from one input's Jacobian and Hessian diagonal (layerTraceVariances).
  */
 import { fail } from '../core/errors.js';
+import { smallestInteger } from '../core/search.js';
 import type { Likelihood } from '../likelihoods/likelihood.js';
 import type { ParamLayout } from '../fisher/matrix.js';
 import { symmetricEigen } from '../fisher/linalg.js';
@@ -74,16 +75,15 @@ function checkScalar(what: string, x: number, nonNegative = true): void {
 
 /**
  * Labels per input from a requirement on the total number of summands n·N: the smallest N ≥ 1
- * with `ok(n·N)`, where ok is monotone and `estimate` is the real-valued threshold. The ceiling
- * of a rounded quotient can land one short of the true threshold, so it is checked and bumped.
+ * with `ok(n·N)`, where ok is monotone and `estimate` is the real-valued threshold. The search
+ * starts at the estimate (rounding can put it one off either way) and is bounded
+ * (smallestInteger): Infinity where no finite N reaches the accuracy.
  */
 function labelsFromSummands(estimate: number, inputs: number, ok: (summands: number) => boolean): number {
-  if (!Number.isFinite(estimate)) return Infinity;
-  let N = Math.max(1, Math.ceil(estimate / inputs));
-  while (!ok(inputs * N)) N++;
-  // The estimate can also land one above the smallest N (rounding up): step down while it holds.
-  while (N > 1 && ok(inputs * (N - 1))) N--;
-  return N;
+  // A threshold beyond the largest double (I² underflowing, say) is not reachable; checking ok
+  // near Number.MAX_VALUE would only see overflow artefacts (2·k·e² is Infinity there).
+  if (!Number.isFinite(estimate / inputs)) return Infinity;
+  return smallestInteger((N) => ok(inputs * N), estimate / inputs);
 }
 
 /**
@@ -465,13 +465,12 @@ export interface JointBudget {
   note: string;
 }
 
+/** The smallest N_x with (A + B/N)/N_x ≤ τ (bounded search; Infinity where τ underflows to 0). */
 function inputsFor(A: number, B: number, tol: number, N: number): number {
   const need = A + B / N;
   if (need === 0) return 1;
-  let m = Math.max(1, Math.ceil(need / tol));
-  while ((A + B / N) / m > tol) m++;
-  while (m > 1 && (A + B / N) / (m - 1) <= tol) m--;
-  return m;
+  if (!Number.isFinite(need / tol)) return Infinity;
+  return smallestInteger((m) => need / m <= tol, need / tol);
 }
 
 /**
@@ -526,11 +525,9 @@ export function jointBudget(inputTerm: number, labelTerm: number, fim: number, a
   const floor = inputsFor(A, 0, tol, 1);
   // N_x(N) = floor once B/N ≤ floor·τ − A (never, where A/τ is an integer and B > 0).
   const slack = floor * tol - A;
-  let labelsCannotHelpBeyond = B === 0 ? 1 : slack > 0 ? Math.max(1, Math.ceil(B / slack)) : Infinity;
-  if (Number.isFinite(labelsCannotHelpBeyond)) {
-    while (labelsCannotHelpBeyond > 1 && inputsFor(A, B, tol, labelsCannotHelpBeyond - 1) === floor) labelsCannotHelpBeyond--;
-    while (inputsFor(A, B, tol, labelsCannotHelpBeyond) > floor) labelsCannotHelpBeyond++;
-  }
+  const labelsCannotHelpBeyond = !Number.isFinite(floor) ? Infinity
+    : B === 0 ? 1
+    : slack > 0 ? smallestInteger((n) => inputsFor(A, B, tol, n) <= floor, B / slack) : Infinity;
   const nx1 = inputsFor(A, B, tol, 1);
   return {
     ...base,
@@ -545,28 +542,42 @@ export function jointBudget(inputTerm: number, labelTerm: number, fim: number, a
   };
 }
 
-/** Scans past this many input counts fall back to the best split seen so far. */
-const MAX_SPLIT_SCAN = 10_000_000;
+/** Input counts the exact scan of costOptimalSplit visits at most. */
+const MAX_SPLIT_SCAN = 100_000;
 
 /**
  * The split minimising N_x·(cx + cy·N). For each achievable N_x = m, from the floor up, the fewest
- * labels per input reaching it is N_m = ⌈B/(mτ − A)⌉. Any m' ≥ m costs at least m'·cx + cy·B/τ
- * (since m'·N_m' ≥ B/τ), so the scan stops once that reaches the best cost found. Free inputs
- * (cx = 0) make N = 1 optimal (the fewest labels in all).
+ * labels per input reaching it is N_m, the smallest N with N_x(N) ≤ m (about B/(mτ − A)). Any
+ * m' ≥ m costs at least m'·cx + cy·B/τ (since m'·N_m' ≥ B/τ), so the scan stops once that
+ * reaches the best cost found. Free inputs (cx = 0) make N = 1 optimal (the fewest labels in all).
+ *
+ * The scan is exact but visits at most MAX_SPLIT_SCAN input counts (and none past 2^53, where
+ * counts are no longer consecutive doubles). The labels per input around the continuous optimum
+ * N* = √(B·cx/(A·cy)) of (A + B/N)(cx + cy·N)/τ, and the N where N_x reaches the floor, are
+ * always tried as well, so a huge budget still gets a split within rounding of the optimum.
  */
 function costOptimalSplit(A: number, B: number, tol: number, cx: number, cy: number, floor: number, nx1: number): { labelsPerInput: number; inputs: number; cost: number } {
   let best = { labelsPerInput: 1, inputs: nx1, cost: nx1 * (cx + cy) };
-  if (cx === 0) return best;
-  for (let m = floor; m <= nx1 && m - floor < MAX_SPLIT_SCAN; m++) {
+  if (cx === 0 || !Number.isFinite(nx1)) return best;
+  const tryLabels = (N: number): void => {
+    if (!(N >= 1) || !Number.isFinite(N)) return;
+    const m = inputsFor(A, B, tol, N);
+    const cost = m * (cx + cy * N);
+    if (cost < best.cost) best = { labelsPerInput: N, inputs: m, cost };
+  };
+  const end = Math.min(nx1, floor + MAX_SPLIT_SCAN, Number.MAX_SAFE_INTEGER);
+  for (let m = floor; m <= end; m++) {
     if (m * cx + (cy * B) / tol >= best.cost) break;
     const room = m * tol - A;
     if (room <= 0) continue;
-    let Nm = B === 0 ? 1 : Math.max(1, Math.ceil(B / room));
-    while (Nm > 1 && inputsFor(A, B, tol, Nm - 1) <= m) Nm--;
-    while (inputsFor(A, B, tol, Nm) > m) Nm++;
-    const cost = m * (cx + cy * Nm);
-    if (cost < best.cost) best = { labelsPerInput: Nm, inputs: m, cost };
+    const Nm = B === 0 ? 1 : smallestInteger((n) => inputsFor(A, B, tol, n) <= m, B / room);
+    if (Number.isFinite(Nm)) tryLabels(Nm);
   }
+  const star = A > 0 && cy > 0 ? Math.sqrt((B * cx) / (A * cy)) : Infinity;
+  if (Number.isFinite(star)) { tryLabels(Math.max(1, Math.floor(star))); tryLabels(Math.ceil(star)); }
+  // Where N_x reaches its floor: more labels only cost more from there.
+  const slack = floor * tol - A;
+  if (B > 0 && slack > 0) tryLabels(smallestInteger((n) => inputsFor(A, B, tol, n) <= floor, B / slack));
   return best;
 }
 
