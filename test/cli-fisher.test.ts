@@ -164,7 +164,7 @@ test('the text report shows the per-layer table and the metadata; progress goes 
   assert.ok(relErr(m.diag(), exact) < 1e-10, `relu Î2 vs exact: ${relErr(m.diag(), exact)}`);
 
   // On a pipe there is no '\r' line; a short run prints the header and the completion line only.
-  const piped = await cli(['fisher', '--model', modelPath, '--data', DATA, '--out', out]);
+  const piped = await cli(['fisher', '--model', modelPath, '--data', DATA, '--out', out, '--force']);
   assert.equal(piped.code, 0);
   assert.ok(!piped.err.includes('\r'));
   assert.match(piped.err, /computed in .*; wrote /);

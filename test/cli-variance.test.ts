@@ -204,7 +204,8 @@ test('default output path is variance-<mode>.json next to the model; help explai
 });
 
 test('usage errors exit 2, library errors exit 1, each with a clear message', async () => {
-  const base = ['variance', '--model', tanhPath, '--data', DATA, '--quiet'];
+  // --force: the default output exists from the tests above (the output is checked first).
+  const base = ['variance', '--model', tanhPath, '--data', DATA, '--quiet', '--force'];
   const usage: [string[], RegExp][] = [
     [['--labels-per-input', '0'], /--labels-per-input must be ≥ 1/],
     [['--eps', '0'], /--eps must be > 0 and ≤ 1/],
@@ -223,11 +224,11 @@ test('usage errors exit 2, library errors exit 1, each with a clear message', as
   assert.equal(noModel.code, 2);
   assert.match(noModel.err, /missing --model/);
 
-  const wrongFeatures = await cli([...base.slice(0, 4), 'synthetic:blobs?k=3&dim=2&n=20', '--quiet']);
+  const wrongFeatures = await cli([...base.slice(0, 4), 'synthetic:blobs?k=3&dim=2&n=20', '--quiet', '--force']);
   assert.equal(wrongFeatures.code, 1, wrongFeatures.err);
   assert.match(wrongFeatures.err, /error \[SHAPE\]: .*2 features.*expects 4/);
   // A categorical likelihood needs one logit per class: 3 outputs cannot model 4 classes.
-  const wrongLik = await cli([...base.slice(0, 4), 'synthetic:blobs?k=4&dim=4&n=20', '--likelihood', 'categorical', '--mode', 'joint', '--quiet']);
+  const wrongLik = await cli([...base.slice(0, 4), 'synthetic:blobs?k=4&dim=4&n=20', '--likelihood', 'categorical', '--mode', 'joint', '--quiet', '--force']);
   assert.equal(wrongLik.code, 1, wrongLik.err);
   assert.match(wrongLik.err, /error \[SHAPE\]: categorical: network output size 3 does not match the 4 classes/);
   const outside = await cli([...base, '--input-index', '60']);

@@ -84,7 +84,7 @@ test('bad input: likelihood vs output size, feature count, dense too large, zero
   };
   code(() => computeFisher(model, makeLikelihood('categorical'), { ...data, numClasses: 5 }, { estimator: 'exact', representation: 'diag' }), 'SHAPE', /4|5/);
   code(() => computeFisher(model, makeLikelihood('categorical'), { ...data, inputShape: [4], inputs: new Float64Array(36) }, { estimator: 'exact', representation: 'diag' }), 'SHAPE', /4 features per sample.*expects 3/);
-  code(() => computeFisher(model, makeLikelihood('categorical'), data, { estimator: 'i1', representation: 'diag', labelsPerInput: 0 }), 'INVALID_ARGUMENT', /labels per input must be a positive integer, got 0/);
+  code(() => computeFisher(model, makeLikelihood('categorical'), data, { estimator: 'i1', representation: 'diag', labelsPerInput: 0 }), 'INVALID_ARGUMENT', /computeFisher: option 'labelsPerInput' must be an integer ≥ 1, got 0/);
   code(() => computeFisher(model, makeLikelihood('categorical'), data, { estimator: 'exact', representation: 'diag', mode: 'conditional', inputIndex: 9 }), 'INVALID_ARGUMENT', /input index 9 is outside the data \(9 samples\)/);
   const big = buildModel(mlpSpec([784, 512, 256, 10], 'relu'), null, 'float32');
   const bigData: Dataset = { name: 'b', length: 1, inputShape: [784], inputs: new Float32Array(784), targetKind: 'class', targets: new Int32Array(1), targetDim: 1, numClasses: 10 };

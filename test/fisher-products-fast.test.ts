@@ -226,6 +226,6 @@ test('a layer without an explicit rule falls back to the reference path; i2 and 
   }
   assert.throws(
     () => fisherProduct(plain, lik, pdata, { estimator: 'exact', representation: 'matfree', path: 'quick' as 'fast' }),
-    (e: unknown) => e instanceof FimkitError && e.code === 'INVALID_ARGUMENT' && /unknown product path 'quick'/.test(e.message),
+    (e: unknown) => e instanceof FimkitError && e.code === 'INVALID_ARGUMENT' && /fisherProduct: option 'path' must be one of 'fast', 'reference', got 'quick'/.test(e.message),
   );
 });

@@ -239,7 +239,7 @@ test('training validates data, model and likelihood before the first step', asyn
   const badLabels = { ...tr, targets: (tr.targets as Int32Array).slice() };
   badLabels.targets[3] = 7;
   await assert.rejects(train({ ...base, train: badLabels }), isCode('LABEL_RANGE'));
-  await assert.rejects(train({ ...base, batchSize: 0 }), /batch size must be a positive integer/);
+  await assert.rejects(train({ ...base, batchSize: 0 }), /train: option 'batchSize' must be an integer ≥ 1, got 0/);
   // Divergence is reported, not trained through: least squares with lr ≫ 2/λ_max(E[xxᵀ]) = 2
   // grows the weights geometrically (×~9 per step) until float32 overflows.
   const reg = makeSyntheticSplit('linear-gaussian', { n: 400, nTest: 10, dtype: 'float32', seed: 1 });

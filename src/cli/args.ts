@@ -6,6 +6,10 @@
  * Syntax: `--name value`, `--name=value`; booleans as `--name`, `--no-name` or `--name=true|false`;
  * `-h` is `--help`. Every problem is a UsageError (exit code 2) whose message names the flag.
  */
+import { closest, describeRange, editDistance, ruleAccepts } from '../core/options.js';
+
+/** Shared with the library's option validator (src/core/options.ts). */
+export { closest, editDistance };
 
 export type FlagType = 'boolean' | 'int' | 'number' | 'string' | 'enum' | 'path';
 export type FlagValue = boolean | number | string;
@@ -55,43 +59,15 @@ export class UsageError extends Error {
   }
 }
 
-/** Levenshtein distance (small strings only). */
-export function editDistance(a: string, b: string): number {
-  const prev = new Array<number>(b.length + 1);
-  for (let j = 0; j <= b.length; j++) prev[j] = j;
-  for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0]!;
-    prev[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const up = prev[j]!;
-      prev[j] = Math.min(up + 1, prev[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diag = up;
-    }
-  }
-  return prev[b.length]!;
-}
-
-/** The candidate closest to `word`, when it is close enough to be a plausible typo. */
-export function closest(word: string, candidates: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestD = Infinity;
-  for (const c of candidates) {
-    const d = c.startsWith(word) || word.startsWith(c) ? Math.min(1, editDistance(word, c)) : editDistance(word, c);
-    if (d < bestD) {
-      bestD = d;
-      best = c;
-    }
-  }
-  return best !== undefined && bestD <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
+/** The numeric bounds of a flag, in the shape the shared option rules take. */
+function rangeOf(f: FlagSpec): { min?: number; max?: number; exclusiveMin?: boolean; exclusiveMax?: boolean } {
+  return {
+    ...(f.min !== undefined ? { min: f.min } : {}), ...(f.max !== undefined ? { max: f.max } : {}),
+    ...(f.exclusiveMin ? { exclusiveMin: true } : {}), ...(f.exclusiveMax ? { exclusiveMax: true } : {}),
+  };
 }
 
 const NUMBER_RE = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
-
-function describeRange(f: FlagSpec): string {
-  const lo = f.min === undefined ? '' : `${f.exclusiveMin ? '>' : '≥'} ${f.min}`;
-  const hi = f.max === undefined ? '' : `${f.exclusiveMax ? '<' : '≤'} ${f.max}`;
-  return [lo, hi].filter((s) => s !== '').join(' and ');
-}
 
 /** Converts and validates one raw value; throws UsageError naming the flag. */
 export function parseFlagValue(f: FlagSpec, raw: string): FlagValue {
@@ -108,14 +84,12 @@ export function parseFlagValue(f: FlagSpec, raw: string): FlagValue {
       const v = Number(raw);
       if (!Number.isFinite(v)) throw new UsageError(`${flag} needs a finite number, got '${raw}'`);
       if (f.type === 'int' && (!Number.isInteger(v) || !Number.isSafeInteger(v))) throw new UsageError(`${flag} needs an integer, got '${raw}'`);
-      const tooLow = f.min !== undefined && (f.exclusiveMin ? v <= f.min : v < f.min);
-      const tooHigh = f.max !== undefined && (f.exclusiveMax ? v >= f.max : v > f.max);
-      if (tooLow || tooHigh) throw new UsageError(`${flag} must be ${describeRange(f)}, got ${raw}`);
+      if (!ruleAccepts({ kind: 'number', ...rangeOf(f) }, v)) throw new UsageError(`${flag} must be ${describeRange(rangeOf(f))}, got ${raw}`);
       return v;
     }
     case 'enum': {
       const choices = f.choices ?? [];
-      if (choices.includes(raw)) return raw;
+      if (ruleAccepts({ kind: 'enum', values: choices }, raw)) return raw;
       const near = closest(raw, choices);
       throw new UsageError(`${flag}: unknown value '${raw}'; allowed: ${choices.join(', ')}${near ? ` (did you mean '${near}'?)` : ''}`);
     }

@@ -57,6 +57,13 @@ export const SEED_FLAG: FlagSpec = {
   group: 'Compute',
 };
 
+export const FORCE_FLAG: FlagSpec = {
+  name: 'force',
+  type: 'boolean',
+  description: 'Overwrite existing output files. Without it an existing output is an error; an input (the model, the data file) is never overwritten.',
+  group: 'Output',
+};
+
 export const DATA_FLAG: FlagSpec = {
   name: 'data',
   type: 'string',

@@ -7,12 +7,35 @@ import { resolveDataset, type Dataset } from '../data/index.js';
 import { likelihoodNameFor, makeLikelihood, type Likelihood } from '../likelihoods/index.js';
 import { loadModel, type Sequential } from '../nn/index.js';
 import { flagString, type ParsedArgs } from './args.js';
+import { checkOutputDir, checkOutputFile } from '../io/output.js';
 
 export interface ModelAndData {
   modelPath: string;
   model: Sequential;
   data: Dataset;
   likelihood: Likelihood;
+}
+
+/** The files a --data spec reads (csv:, json:, dir: name a path), with the flag, for output checks. */
+export function dataInputs(spec: string | undefined): { path: string; flag: string }[] {
+  const m = spec === undefined ? null : /^(csv|json|dir):(.+)$/.exec(spec);
+  return m ? [{ path: m[2]!, flag: '--data' }] : [];
+}
+
+/** The inputs of a model-and-data verb (--model, --data) an output may never replace. */
+export function modelDataInputs(f: ParsedArgs['flags']): { path: string; flag: string }[] {
+  const model = flagString(f, 'model');
+  return [...(model !== undefined ? [{ path: model, flag: '--model' }] : []), ...dataInputs(flagString(f, 'data'))];
+}
+
+/** The one output check of every verb writing one file: before the work, naming the flag. */
+export function checkOutFile(path: string, f: ParsedArgs['flags'], inputs: { path: string; flag: string }[]): string {
+  return checkOutputFile(path, { flag: '--out', force: f['force'] === true, inputs });
+}
+
+/** The same for verbs writing a directory of files. */
+export function checkOutDir(dir: string, files: readonly string[], f: ParsedArgs['flags'], inputs: { path: string; flag: string }[]): string {
+  return checkOutputDir(dir, files, { flag: '--out', force: f['force'] === true, inputs });
 }
 
 export async function loadModelAndData(f: ParsedArgs['flags'], quiet: boolean, note: (text: string) => void): Promise<ModelAndData> {

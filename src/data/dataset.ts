@@ -37,6 +37,28 @@ export interface DatasetSplit {
 
 export const TARGET_KINDS: readonly TargetKind[] = ['class', 'real', 'count', 'multilabel'];
 
+/**
+ * Public entry points taking a dataset start with this structural check (O(1), unlike
+ * validateDataset's scan of every value): a plain `{}` or a tensor gets an error naming the
+ * missing field instead of a TypeError deep inside.
+ */
+export function checkDatasetArg(who: string, ds: unknown, what = 'data'): asserts ds is Dataset {
+  const shape = 'a Dataset { name, length, inputShape, inputs, targetKind, targets, targetDim }';
+  if (ds === null || typeof ds !== 'object' || Array.isArray(ds)) {
+    throw new FimkitError('INVALID_ARGUMENT', `${who}: ${what} must be ${shape}, got ${ds === null ? 'null' : Array.isArray(ds) ? 'an array' : typeof ds}`);
+  }
+  const d = ds as Record<string, unknown>;
+  const bad = (field: string, want: string): never => {
+    throw new FimkitError('INVALID_ARGUMENT', `${who}: ${what} is not ${shape}: '${field}' ${d[field] === undefined ? 'is missing' : `must be ${want}`}`);
+  };
+  if (!Number.isSafeInteger(d['length']) || (d['length'] as number) < 0) bad('length', 'an integer ≥ 0');
+  if (!Array.isArray(d['inputShape'])) bad('inputShape', 'an array of positive integers');
+  if (!(d['inputs'] instanceof Float32Array || d['inputs'] instanceof Float64Array)) bad('inputs', 'a Float32Array or Float64Array');
+  if (!TARGET_KINDS.includes(d['targetKind'] as TargetKind)) bad('targetKind', `one of ${TARGET_KINDS.join(', ')}`);
+  if (!(d['targets'] instanceof Int32Array || d['targets'] instanceof Float32Array || d['targets'] instanceof Float64Array)) bad('targets', 'an Int32Array, Float32Array or Float64Array');
+  if (!Number.isSafeInteger(d['targetDim']) || (d['targetDim'] as number) < 1) bad('targetDim', 'a positive integer');
+}
+
 /** Number of input features per sample: the product of `inputShape`. */
 export function featureCount(ds: Pick<Dataset, 'inputShape'>): number {
   let p = 1;

@@ -13,6 +13,7 @@
  */
 import { FimkitError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
+import { checkOptions } from '../core/options.js';
 import { type DatasetSplit, splitTrainTest } from './dataset.js';
 import { loadEmbedded } from './embedded.js';
 import { loadCsvFile, loadJsonFile } from './files.js';
@@ -135,6 +136,12 @@ async function resolveMnistKind(kind: MnistKind, opts: ResolveOptions): Promise<
 
 /** Train/test splits for a dataset spec (see the module comment). */
 export async function resolveDataset(spec = 'embedded', opts: ResolveOptions = {}): Promise<DatasetSplit> {
+  if (typeof spec !== 'string' || spec === '') throw new FimkitError('INVALID_ARGUMENT', `resolveDataset: spec must be a non-empty string (${DATASET_SPECS.join(', ')}), got ${String(spec)}`);
+  checkOptions('resolveDataset', opts, {
+    download: { kind: 'boolean' }, fetch: { kind: 'function' }, baseUrl: { kind: 'string' }, cacheDir: { kind: 'string' }, searchDirs: { kind: 'object' },
+    normalize: { kind: 'enum', values: ['unit', 'standardize'] }, flatten: { kind: 'boolean' }, seed: { kind: 'seed' },
+    testFraction: { kind: 'number', min: 0, max: 1, exclusiveMin: true, exclusiveMax: true }, tabular: { kind: 'object' }, synthetic: { kind: 'object' }, log: { kind: 'function' },
+  });
   const colon = spec.indexOf(':');
   const head = colon < 0 ? spec : spec.slice(0, colon);
   const rest = colon < 0 ? '' : spec.slice(colon + 1);

@@ -30,6 +30,7 @@ import { KfacFisher } from './kfac.js';
 import { layoutOf } from './layout.js';
 import { MatrixFreeFisher } from './matfree.js';
 import { fisherProduct } from './products.js';
+import { checkFisherArgs } from './options.js';
 
 export interface FisherOptions {
   estimator: EstimatorName;
@@ -59,7 +60,8 @@ export interface RawFisherResult {
   meta: FisherMeta;
 }
 
-function validate(model: Sequential, lik: Likelihood, data: Dataset, o: FisherOptions): void {
+function validate(model: Sequential, lik: Likelihood, data: Dataset, o: FisherOptions, who: string): void {
+  checkFisherArgs(who, model, lik, data, o);
   if (!ESTIMATORS.includes(o.estimator)) fail('INVALID_ARGUMENT', `unknown estimator '${o.estimator}': expected one of ${ESTIMATORS.join(', ')}`);
   if (!REPRESENTATIONS.includes(o.representation)) fail('INVALID_ARGUMENT', `unknown representation '${o.representation}': expected one of ${REPRESENTATIONS.join(', ')}`);
   // Any other value would silently take the reference path (accumulateBatch tests for 'fast').
@@ -81,7 +83,7 @@ function validate(model: Sequential, lik: Likelihood, data: Dataset, o: FisherOp
 /** Streams the data through the estimator; returns the raw accumulator (scaled) and metadata. */
 export function computeFisherRaw(model: Sequential, lik: Likelihood, data: Dataset, opts: FisherOptions): RawFisherResult {
   const t0 = performance.now();
-  validate(model, lik, data, opts);
+  validate(model, lik, data, opts, 'computeFisherRaw');
   const mode = opts.mode ?? 'joint';
   const n = opts.labelsPerInput ?? 1;
   const B = opts.batchSize ?? 128;
@@ -156,7 +158,7 @@ function scaleAccumulator(acc: RawAccumulator, f: number): void {
  * diagonal engine, computed once on first use.
  */
 export function computeFisher(model: Sequential, lik: Likelihood, data: Dataset, opts: FisherOptions): FisherMatrix {
-  validate(model, lik, data, opts);
+  validate(model, lik, data, opts, 'computeFisher');
   const layout = layoutOf(model);
   if (opts.representation === 'dense') checkDenseSize(layout.size, `a dense ${opts.estimator} FIM of this ${layout.size}-parameter network`);
   if (opts.representation === 'block') checkBlockSizes(layout.groups.map((g) => g.size), `a block-diagonal ${opts.estimator} FIM`);

@@ -24,6 +24,7 @@ import type { Likelihood, Targets } from '../likelihoods/likelihood.js';
 import type { Sequential } from '../nn/sequential.js';
 import { FISHER_PATHS } from './accumulate.js';
 import type { FisherOptions } from './compute.js';
+import { checkFisherArgs } from './options.js';
 import type { EstimatorName } from './matrix.js';
 import { explicitRulesCover } from './rules.js';
 import { TangentPlan } from './tangent.js';
@@ -87,6 +88,7 @@ function fillOutputCotangent(o: OutputSpace, u: FloatArray, w: FloatArray): void
 
 /** A function v ↦ M·v for the estimator in `opts` over `data` (mean or sum scaling as in opts). */
 export function fisherProduct(model: Sequential, lik: Likelihood, data: Dataset, opts: FisherOptions): (v: Float64Array) => Float64Array {
+  checkFisherArgs('fisherProduct', model, lik, data, opts);
   const params = model.parameters();
   const P = params.reduce((s, p) => s + p.size, 0);
   const n = opts.labelsPerInput ?? 1;

@@ -2,6 +2,7 @@
  * Likelihood factory: `makeLikelihood(name, opts)` and the list of available names.
  */
 import { fail } from '../core/errors.js';
+import { checkOptions, showValue } from '../core/options.js';
 import { BernoulliLikelihood } from './bernoulli.js';
 import { CategoricalLikelihood } from './categorical.js';
 import { GaussianLikelihood, type GaussianOptions } from './gaussian.js';
@@ -25,6 +26,7 @@ export function isLikelihoodName(x: unknown): x is LikelihoodName {
 }
 
 export function makeLikelihood(name: string, opts: LikelihoodOptions = {}): Likelihood {
+  checkOptions('makeLikelihood', opts, { variance: { kind: 'number', min: 0, exclusiveMin: true } });
   switch (name) {
     case 'gaussian':
       return new GaussianLikelihood(opts);
@@ -62,4 +64,12 @@ export function likelihoodNameFor(kind: TargetKind): LikelihoodName {
  */
 export function checkLikelihoodFits(lik: Likelihood, outputDim: number, data: { targetKind: TargetKind; numClasses?: number }): void {
   lik.checkOutput(outputDim, lik.targetKind === 'class' && data.targetKind === 'class' ? data.numClasses : undefined);
+}
+
+/** Public entry points taking a likelihood start with this: a clear error instead of a TypeError later. */
+export function checkLikelihoodArg(who: string, lik: unknown): asserts lik is Likelihood {
+  const name = (lik as { name?: unknown } | null)?.name;
+  if (lik === null || typeof lik !== 'object' || !isLikelihoodName(name) || typeof (lik as Likelihood).projectedMoments !== 'function') {
+    fail('INVALID_ARGUMENT', `${who}: likelihood must be a Likelihood (makeLikelihood(${LIKELIHOOD_NAMES.map((n) => `'${n}'`).join(' | ')})), got ${showValue(lik)}`);
+  }
 }

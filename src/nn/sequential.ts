@@ -187,3 +187,30 @@ export function parseArchitecture(arch: string, activation: ActivationName, inpu
   });
   return { inputShape: [...inputShape], layers };
 }
+
+/** Public entry points taking a model start with this: a clear error instead of a TypeError later. */
+export function checkModelArg(who: string, model: unknown): asserts model is Sequential {
+  if (!(model instanceof Sequential)) {
+    fail('INVALID_ARGUMENT', `${who}: model must be a Sequential (buildModel, loadModel or modelFromJSON), got ${model === null ? 'null' : typeof model === 'object' ? `an object (${(model as object).constructor?.name ?? 'Object'})` : String(model)}`);
+  }
+}
+
+/**
+ * Sets the weights and bias of the last layer that has parameters to zero, so the untrained
+ * network predicts the same output for every input (uniform class probabilities, loss log k).
+ *
+ * Why the trainer starts from it: a randomly initialised output layer gives logits of the scale
+ * of the inputs (about 3 on the synthetic blobs), and a near-linear network maps each
+ * well-separated cluster wholesale to one class, so the initial accuracy is a random one of
+ * 0, 1/k, ..., 1 (0 % for a derangement), far from chance. Adam moves each weight by at most
+ * about lr per step, and a short run (2 epochs of 7 steps at lr 1e-3) cannot undo logits of
+ * that size. From zero logits the first gradient of the output layer already points along the
+ * class means. The hidden layers keep their random initialisation, so they are not symmetric;
+ * they receive gradient from the second step on.
+ */
+export function zeroOutputLayer(model: Sequential): Sequential {
+  const last = [...model.layers].reverse().find((l) => l.params().length > 0);
+  if (last === undefined) fail('MODEL_FORMAT', 'the model has no layer with parameters to zero');
+  for (const p of last.params()) p.tensor.data.fill(0);
+  return model;
+}

@@ -1,4 +1,5 @@
 import { fail } from '../core/errors.js';
+import { checkOptions } from '../core/options.js';
 import { Adam, AdamW } from './adam.js';
 import { OPTIMIZER_NAMES, type Optimizer, type OptimizerName } from './optimizer.js';
 import { Sgd } from './sgd.js';
@@ -24,6 +25,11 @@ export interface OptimizerConfig {
 }
 
 export function makeOptimizer(cfg: OptimizerConfig): Optimizer {
+  checkOptions('makeOptimizer', cfg, {
+    name: { kind: 'enum', values: OPTIMIZER_NAMES, required: true }, lr: { kind: 'number', min: 0, required: true },
+    momentum: { kind: 'number', min: 0 }, nesterov: { kind: 'boolean' }, weightDecay: { kind: 'number', min: 0 },
+    beta1: { kind: 'number', min: 0 }, beta2: { kind: 'number', min: 0 }, eps: { kind: 'number', min: 0 },
+  }, 'optimizer');
   switch (cfg.name) {
     case 'sgd':
       return new Sgd({ lr: cfg.lr, momentum: cfg.momentum, nesterov: cfg.nesterov, weightDecay: cfg.weightDecay });

@@ -4,6 +4,7 @@
  * same rate at the same step without any schedule state).
  */
 import { fail } from '../core/errors.js';
+import { checkOptions } from '../core/options.js';
 
 export type ScheduleKind = 'constant' | 'step' | 'cosine' | 'warmup-cosine' | 'exponential';
 export const SCHEDULE_KINDS: readonly ScheduleKind[] = ['constant', 'step', 'cosine', 'warmup-cosine', 'exponential'];
@@ -35,6 +36,11 @@ const positiveInt = (v: number): boolean => Number.isInteger(v) && v >= 1;
 
 /** The learning rate at each 0-based step. Validates the spec up front. */
 export function makeSchedule(spec: ScheduleSpec): Schedule {
+  checkOptions('makeSchedule', spec, {
+    kind: { kind: 'enum', values: SCHEDULE_KINDS, required: true }, lr: { kind: 'number', min: 0, required: true },
+    totalSteps: { kind: 'int', min: 1 }, stepSize: { kind: 'int', min: 1 }, gamma: { kind: 'number', min: 0, exclusiveMin: true },
+    warmupSteps: { kind: 'int', min: 0 }, minLr: { kind: 'number', min: 0 },
+  }, 'schedule');
   if (!SCHEDULE_KINDS.includes(spec.kind)) fail('INVALID_ARGUMENT', `unknown schedule '${String(spec.kind)}': expected one of ${SCHEDULE_KINDS.join(', ')}`);
   const lr = need(spec, 'lr', (v) => Number.isFinite(v) && v >= 0, 'a finite number ≥ 0');
   switch (spec.kind) {

@@ -13,6 +13,7 @@
  * first hidden layer), and are recorded in the results.
  */
 import { fail } from '../core/errors.js';
+import { checkOptions } from '../core/options.js';
 import { Rng } from '../core/rng.js';
 import { Tensor, sizeOf } from '../core/tensor.js';
 import { subset, type Dataset, type DatasetSplit } from '../data/dataset.js';
@@ -196,6 +197,11 @@ export function studyFindings(experiments: MlpExperiment[], toy: ToyCurve[]): Fi
 }
 
 export async function runStudy(split: DatasetSplit, opts: StudyOptions = {}): Promise<StudyResult> {
+  checkOptions('runStudy', opts, {
+    quick: { kind: 'boolean' }, epochs: { kind: 'int', min: 1 }, trainLimit: { kind: 'int', min: 1 }, sampledLabels: { kind: 'int', min: 2 },
+    toyEpochs: { kind: 'int', min: 1 }, seed: { kind: 'int', min: 0 }, bounds: { kind: 'function' }, architectures: { kind: 'object' }, log: { kind: 'function' },
+  });
+  checkOptions('runStudy', split, { train: { kind: 'object', required: true }, test: { kind: 'object', required: true } }, 'split');
   const t0 = performance.now();
   const quick = opts.quick ?? false;
   const o = {

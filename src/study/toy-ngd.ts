@@ -11,6 +11,7 @@
  * draws (inputs from the training set, labels from the model) at the current θ.
  */
 import { Rng } from '../core/rng.js';
+import { checkOptions } from '../core/options.js';
 import { Tensor } from '../core/tensor.js';
 import { grad } from '../autodiff/grad.js';
 import { noGrad } from '../autodiff/tape.js';
@@ -49,6 +50,11 @@ function meanNll(model: Sequential, lik: Likelihood, ds: Dataset): number {
 }
 
 export function runToy(o: ToyOptions): ToyCurve {
+  checkOptions('runToy', o, {
+    task: { kind: 'enum', values: ['regression', 'classification'], required: true }, estimator: { kind: 'enum', values: ['i1', 'i2'], required: true },
+    epochs: { kind: 'int', min: 1 }, lr: { kind: 'number', min: 0, exclusiveMin: true }, damping: { kind: 'number', min: 0 }, seed: { kind: 'int', min: 0 },
+    varianceDraws: { kind: 'int', min: 2 }, recordEvery: { kind: 'int', min: 1 },
+  });
   const epochs = o.epochs ?? 256;
   const lr = o.lr ?? 0.01;
   const damping = o.damping ?? 1e-4;

@@ -16,6 +16,11 @@ import { grad } from '../autodiff/grad.js';
 import { getBackend } from '../core/backends/index.js';
 import { allocArray } from '../core/dtype.js';
 import { fail, FimkitError } from '../core/errors.js';
+import { checkOptions, type OptionSchema } from '../core/options.js';
+import { checkDatasetArg } from '../data/dataset.js';
+import { checkLikelihoodArg } from '../likelihoods/index.js';
+import { checkModelArg } from '../nn/sequential.js';
+import { SCHEDULE_KINDS } from '../optim/schedule.js';
 import { Rng } from '../core/rng.js';
 import { Tensor, sizeOf } from '../core/tensor.js';
 import { batchOf, validateDataset, type Dataset } from '../data/dataset.js';
@@ -190,8 +195,43 @@ function restoreWeights(model: Sequential, ckpt: Checkpoint, location: string): 
   });
 }
 
+/** The rules TrainOptions are checked against. */
+export const TRAIN_OPTION_SCHEMA: OptionSchema = {
+  model: { kind: 'object', required: true },
+  likelihood: { kind: 'object', required: true },
+  train: { kind: 'object', required: true },
+  test: { kind: 'object' },
+  optimizer: { kind: 'object', required: true },
+  schedule: { kind: 'object' },
+  epochs: { kind: 'int', min: 1, required: true },
+  batchSize: { kind: 'int', min: 1, required: true },
+  seed: { kind: 'seed', required: true },
+  evalBatchSize: { kind: 'int', min: 1 },
+  checkpoint: { kind: 'object' },
+  checkpointEvery: { kind: 'int', min: 0 },
+  resume: { kind: 'boolean' },
+  config: { kind: 'object' },
+  progress: { kind: 'object', nullable: true },
+  progressOptions: { kind: 'object' },
+  stopAfterSteps: { kind: 'int', min: 1 },
+  shouldStop: { kind: 'function' },
+  onStep: { kind: 'function' },
+  onEpochEnd: { kind: 'function' },
+};
+
 export async function train(o: TrainOptions): Promise<TrainResult> {
   const t0 = now();
+  checkOptions('train', o, TRAIN_OPTION_SCHEMA);
+  checkModelArg('train', o.model);
+  checkLikelihoodArg('train', o.likelihood);
+  checkDatasetArg('train', o.train, 'train');
+  if (o.test !== undefined) checkDatasetArg('train', o.test, 'test');
+  if (o.schedule !== undefined) {
+    checkOptions('train', o.schedule, {
+      kind: { kind: 'enum', values: SCHEDULE_KINDS, required: true }, stepSize: { kind: 'int', min: 1 }, gamma: { kind: 'number', min: 0, exclusiveMin: true },
+      warmupSteps: { kind: 'int', min: 0 }, minLr: { kind: 'number', min: 0 },
+    }, 'schedule');
+  }
   const { model, likelihood, train: ds, test } = o;
   positiveInt('epochs', o.epochs);
   positiveInt('batch size', o.batchSize);

@@ -24,6 +24,12 @@
  * a unit vector, so it can only err low. The tests compare against dense sphere grids.
  */
 import { fail } from '../core/errors.js';
+import { checkOptions, type OptionSchema } from '../core/options.js';
+
+/** The rules SpectrumOptions (and the tensor eigen-solvers' options) are checked against. */
+export const SPECTRUM_OPTION_SCHEMA: OptionSchema = {
+  restarts: { kind: 'int', min: 0 }, seed: { kind: 'seed' }, tol: { kind: 'number', min: 0, exclusiveMin: true }, maxIterations: { kind: 'int', min: 1 },
+};
 import { sigmoid } from '../core/scalar.js';
 import { matMul, symmetricEigen } from '../fisher/linalg.js';
 import { softmaxRow } from '../likelihoods/categorical.js';
@@ -189,6 +195,7 @@ function symmetricPairs(T: number): { a: Int32Array; b: Int32Array; weight: Floa
  * tensor limit (48).
  */
 export function outputSpectrum(lik: Likelihood, h: ArrayLike<number>, opts: SpectrumOptions = {}): OutputSpectrum {
+  checkOptions('outputSpectrum', opts, SPECTRUM_OPTION_SCHEMA);
   const T = h.length;
   checkRow(lik.name, h, T);
   lik.checkOutput(T);
@@ -691,6 +698,8 @@ export function jointVarianceBounds(
   inputs: ReadonlyArray<InputDerivatives>,
   opts: { labelsPerInput?: number; inputsPerEstimate?: number; weights?: ArrayLike<number> } & SpectrumOptions = {},
 ): JointVarianceBounds {
+  checkOptions('jointVarianceBounds', opts, { ...SPECTRUM_OPTION_SCHEMA, labelsPerInput: { kind: 'any' }, inputsPerEstimate: { kind: 'any' }, weights: { kind: 'any' } });
+  const { labelsPerInput: _n, inputsPerEstimate: _nx, weights: _w, ...spectrumOpts } = opts;
   const N = opts.labelsPerInput ?? 1;
   checkLabels(N);
   const Nx = opts.inputsPerEstimate ?? inputs.length;
@@ -701,7 +710,7 @@ export function jointVarianceBounds(
   const acc = { v1Lower: new Float64Array(P), v1Upper: new Float64Array(P), v2Lower: new Float64Array(P), v2Upper: new Float64Array(P) };
   inputs.forEach((inp, k) => {
     if (inp.H === undefined) fail('SHAPE', `input ${k} has no Hessian diagonal H, which the V2 bounds need`);
-    const spec = outputSpectrum(lik, inp.h, opts);
+    const spec = outputSpectrum(lik, inp.h, spectrumOpts);
     const d = diagonalBounds(spec, inp.J, inp.H, N);
     for (let i = 0; i < P; i++) {
       acc.v1Lower[i]! += w[k]! * d.v1Lower[i]!;
@@ -730,6 +739,7 @@ export interface VarianceBounds {
 
 /** The spectral summary, the per-parameter bounds and the trace bounds at one input. */
 export function varianceBounds(lik: Likelihood, h: ArrayLike<number>, J: ArrayLike<number>, H: ArrayLike<number>, N = 1, opts: SpectrumOptions = {}): VarianceBounds {
+  checkOptions('varianceBounds', opts, SPECTRUM_OPTION_SCHEMA);
   checkLabels(N);
   const spectrum = outputSpectrum(lik, h, opts);
   return { spectrum, diagonal: diagonalBounds(spectrum, J, H, N), trace: traceBounds(spectrum, J, H, N) };

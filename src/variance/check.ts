@@ -7,6 +7,7 @@
  * which holds whatever the correlation between a layer's parameters.
  */
 import { Rng } from '../core/rng.js';
+import { checkOptions } from '../core/options.js';
 import { subset, type Dataset } from '../data/dataset.js';
 import type { Likelihood } from '../likelihoods/likelihood.js';
 import type { Sequential } from '../nn/sequential.js';
@@ -35,6 +36,12 @@ export interface CheckOptions {
 
 /** `closed` maps estimator → per-parameter closed-form variance of the estimate (N and N_x included). */
 export function monteCarloCheck(model: Sequential, lik: Likelihood, data: Dataset, closed: { i1: Float64Array; i2: Float64Array }, o: CheckOptions): CheckRow[] {
+  checkOptions('monteCarloCheck', o, {
+    repetitions: { kind: 'int', min: 2, required: true }, labelsPerInput: { kind: 'int', min: 1, required: true },
+    mode: { kind: 'enum', values: ['conditional', 'joint'], required: true }, inputIndex: { kind: 'int', min: 0 },
+    inputsPerEstimate: { kind: 'int', min: 1 }, seed: { kind: 'seed' },
+  });
+  checkOptions('monteCarloCheck', closed, { i1: { kind: 'float64array', required: true }, i2: { kind: 'float64array', required: true } }, 'closed');
   const M = o.repetitions;
   const rng = new Rng(o.seed ?? 0).derive('variance-check');
   const layout = layoutOf(model);

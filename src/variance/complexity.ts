@@ -43,6 +43,7 @@
  */
 import { fail } from '../core/errors.js';
 import { smallestInteger } from '../core/search.js';
+import { checkOptions, type OptionSchema } from '../core/options.js';
 import type { Likelihood } from '../likelihoods/likelihood.js';
 import type { ParamLayout } from '../fisher/matrix.js';
 import { symmetricEigen } from '../fisher/linalg.js';
@@ -58,6 +59,7 @@ export type BoundName = 'chebyshev' | 'bernstein' | 'hoeffding';
 export type EstimatorKind = 'i1' | 'i2';
 
 export function checkAccuracy(acc: Accuracy): void {
+  if (acc !== null && typeof acc === 'object') checkOptions('accuracy', acc, { epsilon: { kind: 'any', required: true }, delta: { kind: 'any', required: true } }, 'accuracy');
   if (acc === null || typeof acc !== 'object') fail('INVALID_ARGUMENT', 'accuracy must be an object { epsilon, delta }');
   const { epsilon, delta } = acc;
   if (typeof epsilon !== 'number' || !Number.isFinite(epsilon) || epsilon <= 0) fail('INVALID_ARGUMENT', `relative error epsilon must be a finite number > 0, got ${String(epsilon)}`);
@@ -443,6 +445,12 @@ export interface JointBudgetOptions {
   labelCost?: number;
 }
 
+const JOINT_BUDGET_SCHEMA: OptionSchema = {
+  labelsPerInput: { kind: 'int', min: 1 },
+  inputCost: { kind: 'number', min: 0 },
+  labelCost: { kind: 'number', min: 0 },
+};
+
 export interface JointBudget {
   accuracy: Accuracy;
   /** δ ε² I²: the variance the estimate may have. */
@@ -494,6 +502,7 @@ export function jointInputsNeeded(inputTerm: number, labelTerm: number, fim: num
  * I = E_q I(θ_i|x).
  */
 export function jointBudget(inputTerm: number, labelTerm: number, fim: number, acc: Accuracy, opts: JointBudgetOptions = {}): JointBudget {
+  checkOptions('jointBudget', opts, JOINT_BUDGET_SCHEMA);
   checkAccuracy(acc);
   checkScalar('input-sampling variance Var_q I', inputTerm);
   checkScalar('single-label variance E_q v', labelTerm);
@@ -599,6 +608,7 @@ export interface JointLayerBudget {
  * jointVariances(...) with labelsPerInput 1: { fim, fimVarOverInputs, meanV1 or meanV2 }.
  */
 export function jointLayerBudget(layout: ParamLayout, fim: Float64Array, fimVarOverInputs: Float64Array, meanV: Float64Array, acc: Accuracy, opts: JointBudgetOptions = {}): JointLayerBudget[] {
+  checkOptions('jointLayerBudget', opts, JOINT_BUDGET_SCHEMA);
   for (const [k, a] of [['fim', fim], ['fimVarOverInputs', fimVarOverInputs], ['meanV', meanV]] as const) {
     if (!(a instanceof Float64Array)) fail('DTYPE', `${k} must be a Float64Array`);
     if (a.length !== layout.size) fail('SHAPE', `${k} has ${a.length} values, the layout ${layout.size} parameters`);

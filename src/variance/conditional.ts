@@ -17,6 +17,11 @@
  * (fast.ts) only per-unit quantities (T per unit and input) except for conv layers.
  */
 import { fail } from '../core/errors.js';
+import { checkArgument, checkOptions, type OptionSchema } from '../core/options.js';
+import { FISHER_PATHS } from '../fisher/accumulate.js';
+import { checkDatasetArg } from '../data/dataset.js';
+import { checkLikelihoodArg } from '../likelihoods/index.js';
+import { checkModelArg } from '../nn/sequential.js';
 import { Tensor, sizeOf } from '../core/tensor.js';
 import { batchOf, type Dataset } from '../data/dataset.js';
 import type { Likelihood } from '../likelihoods/likelihood.js';
@@ -48,6 +53,11 @@ export interface InputVariance {
 /** Closed forms at each input of `x` ([B, ...]), per single label. */
 /** `path` selects the per-sample Jacobian/Hessian route ('reference': autodiff per column, the oracle). */
 export function inputVariances(model: Sequential, lik: Likelihood, x: Tensor, path: FisherPath = 'fast'): InputVariance[] {
+  checkModelArg('inputVariances', model);
+  checkLikelihoodArg('inputVariances', lik);
+  if (!(x instanceof Tensor)) fail('INVALID_ARGUMENT', `inputVariances: x must be a Tensor of inputs [B, ...inputShape], got ${x === null ? 'null' : typeof x}`);
+  checkArgument('inputVariances', 'path', path, { kind: 'enum', values: FISHER_PATHS });
+  if (x.shape.length < 2 || sizeOf(x.shape.slice(1)) !== sizeOf(model.inputShape)) fail('SHAPE', `inputVariances: x has shape [${x.shape.join(', ')}]; expected [B, ${model.inputShape.join(', ')}]`);
   const B = x.shape[0]!;
   const h = Float64Array.from(model.forward(x).data);
   const T = h.length / B;
@@ -101,6 +111,16 @@ export interface VarianceOptions {
   path?: FisherPath;
 }
 
+/** The rules VarianceOptions are checked against. */
+export const VARIANCE_OPTION_SCHEMA: OptionSchema = {
+  labelsPerInput: { kind: 'int', min: 1 },
+  inputsPerEstimate: { kind: 'int', min: 1 },
+  maxInputs: { kind: 'int', min: 1 },
+  batchSize: { kind: 'int', min: 1 },
+  onProgress: { kind: 'function' },
+  path: { kind: 'enum', values: FISHER_PATHS },
+};
+
 export interface JointVariance {
   /** Parameters, inputs averaged over, N and N_x. */
   P: number;
@@ -121,6 +141,10 @@ export interface JointVariance {
 
 /** Joint variances over the inputs of `data` (q = their empirical distribution). */
 export function jointVariances(model: Sequential, lik: Likelihood, data: Dataset, opts: VarianceOptions = {}): JointVariance {
+  checkModelArg('jointVariances', model);
+  checkLikelihoodArg('jointVariances', lik);
+  checkDatasetArg('jointVariances', data);
+  checkOptions('jointVariances', opts, VARIANCE_OPTION_SCHEMA);
   const N = opts.labelsPerInput ?? 1;
   if (!Number.isInteger(N) || N < 1) fail('INVALID_ARGUMENT', `labels per input must be a positive integer, got ${N}`);
   const total = Math.min(data.length, opts.maxInputs ?? data.length);

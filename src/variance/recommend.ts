@@ -33,6 +33,7 @@
  * beside it, up to rounding N up and the bound used.
  */
 import { fail } from '../core/errors.js';
+import { checkOptions } from '../core/options.js';
 import { sizeOf } from '../core/tensor.js';
 import type { Likelihood } from '../likelihoods/likelihood.js';
 import type { Sequential } from '../nn/sequential.js';
@@ -137,6 +138,11 @@ function ratio(a: number, b: number): number {
  * estimate will average; one input for the conditional estimate).
  */
 export function recommendEstimators(model: Sequential, lik: Likelihood, stats: SampleStats, opts: RecommendOptions = {}): RecommendationReport {
+  checkOptions('recommendEstimators', opts, { accuracy: { kind: 'object' }, criterion: { kind: 'enum', values: ['median', 'p90', 'max', 'trace'] }, cost: { kind: 'object' } });
+  checkOptions('recommendEstimators', opts.cost, {
+    i1PerLabel: { kind: 'number', min: 0 }, i2Labels: { kind: 'enum', values: ['shared', 'separate'] }, factorColumns: { kind: 'int', min: 1 },
+    exactPerInput: { kind: 'number', min: 0 }, curvatureUnitPass: { kind: 'number', min: 0 },
+  }, 'cost');
   const acc = opts.accuracy ?? { epsilon: 0.1, delta: 0.05 };
   checkAccuracy(acc);
   const criterion = opts.criterion ?? 'p90';

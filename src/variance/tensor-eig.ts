@@ -38,6 +38,11 @@
  * grids on the sphere.
  */
 import { fail } from '../core/errors.js';
+import { checkOptions, type OptionSchema } from '../core/options.js';
+
+const EIGEN_OPTION_SCHEMA: OptionSchema = {
+  restarts: { kind: 'int', min: 0 }, seed: { kind: 'seed' }, tol: { kind: 'number', min: 0, exclusiveMin: true }, maxIterations: { kind: 'int', min: 1 }, starts: { kind: 'float64array' },
+};
 import { Rng } from '../core/rng.js';
 import { symmetricEigen } from '../fisher/linalg.js';
 
@@ -470,6 +475,7 @@ function startingPoints(what: string, T: number, restarts: number, seed: number 
  * multi-start SS-HOPM with Newton polishing. See the file comment.
  */
 export function zEigenExtremes(A: ArrayLike<number>, T: number, opts: ZEigenOptions = {}): ZEigenExtremes {
+  checkOptions('zEigenExtremes', opts, EIGEN_OPTION_SCHEMA);
   checkTensor4('zEigenExtremes', A, T);
   validateOptions('zEigenExtremes', opts);
   const S = opts.symmetric ? Float64Array.from(A) : symmetrize4(A, T);
@@ -546,6 +552,7 @@ export interface BiquadraticMax {
  * returned (coordinate vectors, caller directions, seeded random vectors).
  */
 export function biquadraticMax(A: ArrayLike<number>, T: number, opts: BiquadraticOptions = {}): BiquadraticMax {
+  checkOptions('biquadraticMax', opts, EIGEN_OPTION_SCHEMA);
   checkTensor4('biquadraticMax', A, T);
   validateOptions('biquadraticMax', opts);
   const At = Float64Array.from(A);

@@ -3,13 +3,14 @@
  * a dataset, in a chosen representation; writes it as a fimkit Fisher file and prints a per-layer
  * summary of its diagonal with the estimate's metadata.
  */
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { getBackend, setBackend } from '../../core/backends/index.js';
 import type { BackendName } from '../../core/backend.js';
 import { FimkitError } from '../../core/errors.js';
 import type { Dataset } from '../../data/index.js';
 import { computeFisher, type FisherOptions } from '../../fisher/compute.js';
+import { FISHER_MODES, FISHER_SCALINGS } from '../../fisher/options.js';
 import { DiagFisher } from '../../fisher/diag.js';
 import { saveFisher } from '../../fisher/files.js';
 import { ESTIMATORS, REPRESENTATIONS, type EstimatorName, type FisherMatrix, type FisherMeta, type Representation } from '../../fisher/matrix.js';
@@ -18,10 +19,10 @@ import { LIKELIHOOD_NAMES } from '../../likelihoods/index.js';
 import { readModelMeta, type Sequential } from '../../nn/index.js';
 import { StatusLine, formatDuration, formatRate } from '../../train/progress.js';
 import { UsageError, flagNumber, flagString, wrap, type FlagSpec, type ParsedArgs } from '../args.js';
-import { loadModelAndData } from '../model-data.js';
+import { checkOutFile, loadModelAndData, modelDataInputs } from '../model-data.js';
 import { EXIT_OK, stderrNotes, type CliIO, type Command } from '../command.js';
 import type { FisherPath } from '../../fisher/accumulate.js';
-import { BACKEND_FLAG, DATA_FLAG, DOWNLOAD_FLAG, DTYPE_FLAG, JSON_FLAG, PATH_FLAG, QUIET_FLAG, SEED_FLAG } from '../common-flags.js';
+import { BACKEND_FLAG, DATA_FLAG, DOWNLOAD_FLAG, DTYPE_FLAG, FORCE_FLAG, JSON_FLAG, PATH_FLAG, QUIET_FLAG, SEED_FLAG } from '../common-flags.js';
 import { fimkitVersion } from '../version.js';
 
 /** One line per estimator: the help text and the report use the same words. */
@@ -75,7 +76,7 @@ const FLAGS: FlagSpec[] = [
   {
     name: 'mode',
     type: 'enum',
-    choices: ['joint', 'conditional'],
+    choices: FISHER_MODES,
     default: 'joint',
     description: "joint: average over the data's inputs (the Fisher I(θ)); conditional: one fixed input (I(θ|x)), chosen by --input-index.",
     group: 'Estimate',
@@ -85,7 +86,7 @@ const FLAGS: FlagSpec[] = [
   {
     name: 'scaling',
     type: 'enum',
-    choices: ['mean', 'sum'],
+    choices: FISHER_SCALINGS,
     default: 'mean',
     description: "mean: the average over inputs of the per-input quantity (the labels of one input averaged first); sum: N_x times that, the information in the whole data set.",
     group: 'Estimate',
@@ -105,6 +106,7 @@ const FLAGS: FlagSpec[] = [
     defaultText: 'fisher-<estimator>-<repr>.json next to the model file',
     group: 'Output',
   },
+  FORCE_FLAG,
   QUIET_FLAG,
   JSON_FLAG,
 ];
@@ -221,6 +223,11 @@ async function run(args: ParsedArgs, io: CliIO): Promise<number> {
   if (f['backend'] !== undefined) setBackend(f['backend'] as BackendName);
   const backend = getBackend();
 
+  // The output is checked (and its directory created) before anything is loaded or computed.
+  const out = checkOutFile(
+    outputPath(f, flagString(f, 'model')!, flagString(f, 'estimator') as EstimatorName, flagString(f, 'repr') as Representation),
+    f, modelDataInputs(f),
+  );
   const { modelPath, model, data, likelihood } = await loadModelAndData(f, quiet, note);
   const history = trainedWith(modelPath);
   const dataSpec = flagString(f, 'data')!;
@@ -238,7 +245,6 @@ async function run(args: ParsedArgs, io: CliIO): Promise<number> {
   }
 
   const mode = flagString(f, 'mode') as 'joint' | 'conditional';
-  const out = outputPath(f, modelPath, estimator, repr);
   const labelsPerInput = flagNumber(f, 'labels-per-input')!;
   const progress = new InputProgress(quiet ? null : io.stderr, `fisher ${estimator} ${repr}`);
   // The header waits until the library has accepted model, likelihood and data (its checks run
@@ -273,13 +279,6 @@ async function run(args: ParsedArgs, io: CliIO): Promise<number> {
       `  ${inputs} input${inputs === 1 ? '' : 's'} of ${data.name} (${split} split, ${mode} mode)${MC_ESTIMATORS.includes(estimator) ? `, ${labelsPerInput} label${labelsPerInput === 1 ? '' : 's'} per input, seed ${opts.seed}` : ''}\n` +
       `  backend ${backend.name} (${backend.threads} thread${backend.threads === 1 ? '' : 's'}); output ${out}`
   );
-
-  // Create the output directory before the computation, so an unwritable place fails at once.
-  try {
-    mkdirSync(dirname(out), { recursive: true });
-  } catch (e) {
-    throw new FimkitError('IO', `cannot create the output directory ${dirname(out)}: ${(e as Error).message}`);
-  }
 
   const t0 = performance.now();
   let m: FisherMatrix;

@@ -13,7 +13,8 @@ import { studyReportHtml } from '../../study/report.js';
 import { theorem41Bounds } from '../../study/bounds.js';
 import type { FlagSpec, ParsedArgs } from '../args.js';
 import { EXIT_OK, stderrNotes, timestampForPath, type CliIO, type Command } from '../command.js';
-import { BACKEND_FLAG, DATA_FLAG, DOWNLOAD_FLAG, JSON_FLAG, QUIET_FLAG, SEED_FLAG } from '../common-flags.js';
+import { BACKEND_FLAG, DATA_FLAG, DOWNLOAD_FLAG, FORCE_FLAG, JSON_FLAG, QUIET_FLAG, SEED_FLAG } from '../common-flags.js';
+import { checkOutDir, dataInputs } from '../model-data.js';
 
 const FLAGS: readonly FlagSpec[] = [
   { ...DATA_FLAG, description: `${DATA_FLAG.description} Must be class-labelled images or vectors (the MNIST-style experiments).` },
@@ -24,6 +25,7 @@ const FLAGS: readonly FlagSpec[] = [
   { name: 'sampled-labels', type: 'int', min: 2, metavar: 'N', description: 'Labels sampled from the model at the test input to measure the variances.', defaultText: '5000 (quick: 1000)', group: 'Study' },
   { name: 'toy-epochs', type: 'int', min: 1, metavar: 'N', description: 'Epochs of the 2-D natural-gradient toy.', defaultText: '256 (quick: 32)', group: 'Study' },
   { name: 'out', type: 'string', metavar: 'DIR', description: 'Directory for report.html and report.json.', defaultText: 'runs/study-<YYYYMMDD-HHMMSS> (quick: runs/study-quick-<...>)', group: 'Output' },
+  FORCE_FLAG,
   SEED_FLAG,
   BACKEND_FLAG,
   QUIET_FLAG,
@@ -36,8 +38,12 @@ async function run(args: ParsedArgs, io: CliIO): Promise<number> {
   const log = stderrNotes(io, quiet);
   if (f['backend'] !== undefined) setBackend(f['backend'] as BackendName);
   const quick = f['quick'] === true;
+  // The report's place is checked (and created) before the study runs: a bad --out fails now.
+  const out = checkOutDir(
+    (f['out'] as string | undefined) ?? join('runs', `study-${quick ? 'quick-' : ''}${timestampForPath()}`),
+    ['report.html', 'report.json'], f, dataInputs(f['data'] as string | undefined),
+  );
   const split = await resolveDataset(String(f['data']), { download: f['download'] === true, ...(quiet ? {} : { log }) });
-  const out = (f['out'] as string | undefined) ?? join('runs', `study-${quick ? 'quick-' : ''}${timestampForPath()}`);
   log(`fimkit study${quick ? ' --quick' : ''}: ${split.train.name}; report → ${join(out, 'report.html')}`);
   const result = await runStudy(split, {
     quick,

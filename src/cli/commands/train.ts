@@ -12,7 +12,7 @@ import { Rng } from '../../core/rng.js';
 import { resolveDataset, subset, type Dataset } from '../../data/index.js';
 import { writeJsonAtomic } from '../../io/atomic.js';
 import { likelihoodNameFor, makeLikelihood, LIKELIHOOD_NAMES } from '../../likelihoods/index.js';
-import { ACTIVATIONS, buildModel, loadModel, parseArchitecture, saveModel, type ActivationName, type Sequential } from '../../nn/index.js';
+import { ACTIVATIONS, buildModel, loadModel, parseArchitecture, saveModel, zeroOutputLayer, type ActivationName, type Sequential } from '../../nn/index.js';
 import { OPTIMIZER_NAMES, SCHEDULE_KINDS, describeSchedule, type OptimizerConfig, type OptimizerName, type ScheduleKind } from '../../optim/index.js';
 import { FileCheckpointStore } from '../../train/checkpoint-file.js';
 import { CHECKPOINT_FILE, type EpochMetrics, type RunConfig } from '../../train/checkpoint.js';
@@ -20,7 +20,8 @@ import { formatDuration, formatRate } from '../../train/progress.js';
 import { train, validateTrainingSetup, type ScheduleOptions, type TrainResult } from '../../train/trainer.js';
 import { UsageError, flagNumber, flagString, type FlagSpec, type ParsedArgs } from '../args.js';
 import { EXIT_INTERRUPTED, EXIT_OK, stderrNotes, timestampForPath, type CliIO, type Command } from '../command.js';
-import { BACKEND_FLAG, DATA_FLAG, DOWNLOAD_FLAG, DTYPE_FLAG, JSON_FLAG, QUIET_FLAG, SEED_FLAG } from '../common-flags.js';
+import { BACKEND_FLAG, DATA_FLAG, DOWNLOAD_FLAG, DTYPE_FLAG, FORCE_FLAG, JSON_FLAG, QUIET_FLAG, SEED_FLAG } from '../common-flags.js';
+import { checkOutDir, dataInputs } from '../model-data.js';
 import { fimkitVersion } from '../version.js';
 
 const DEFAULT_LR: Record<OptimizerName, number> = { adam: 1e-3, adamw: 1e-3, sgd: 1e-2 };
@@ -50,6 +51,14 @@ const FLAGS: FlagSpec[] = [
     choices: LIKELIHOOD_NAMES,
     description: 'Output distribution whose negative log-likelihood is the loss.',
     defaultText: 'from the data: categorical for classes, gaussian for reals, bernoulli for multilabel, poisson for counts',
+    group: 'Model',
+  },
+  {
+    name: 'output-init',
+    type: 'enum',
+    choices: ['zero', 'random'],
+    default: 'zero',
+    description: "Initial weights of the output layer: 'zero' (every input starts at the same prediction, uniform over classes, so training starts from chance, not from a random confident mapping; the hidden layers are random) or 'random' (the same scheme as the hidden layers).",
     group: 'Model',
   },
   { name: 'init-model', type: 'path', description: 'Start from the weights of this model.json instead of a random initialisation (the architecture comes from the file).', group: 'Model' },
@@ -103,6 +112,7 @@ const FLAGS: FlagSpec[] = [
     description: 'Also checkpoint every N steps within an epoch (0: only at epoch ends). Checkpoints are written atomically.',
     group: 'Run',
   },
+  { ...FORCE_FLAG, description: 'Start a new run in an --out that already holds one (replacing its model.json, metrics.json and checkpoint). The --init-model and data files are never overwritten.', group: 'Run' },
   { name: 'resume', type: 'boolean', description: 'Continue the run in --out from its checkpoint; refuses if any setting differs (the backend included: kernels round differently).', group: 'Run' },
   QUIET_FLAG,
   JSON_FLAG,
@@ -135,8 +145,8 @@ function checkFlagCombinations(args: ParsedArgs): void {
   onlyFor('lr-gamma', sched === 'step' || sched === 'exponential', '--schedule step or exponential');
   onlyFor('min-lr', sched === 'cosine' || sched === 'warmup-cosine', '--schedule cosine or warmup-cosine');
   if (f['nesterov'] === true && f['momentum'] === 0) throw new UsageError('--nesterov needs --momentum > 0');
-  if (args.given.has('init-model') && (args.given.has('arch') || args.given.has('dropout') || args.given.has('activation'))) {
-    throw new UsageError('--init-model takes the architecture from the model file; drop --arch, --activation and --dropout');
+  if (args.given.has('init-model') && (args.given.has('arch') || args.given.has('dropout') || args.given.has('activation') || args.given.has('output-init'))) {
+    throw new UsageError('--init-model takes the architecture from the model file; drop --arch, --activation, --dropout and --output-init');
   }
   if (f['resume'] === true && !args.given.has('out')) throw new UsageError('--resume needs --out DIR, the directory of the run to continue');
 }
@@ -206,19 +216,25 @@ async function run(args: ParsedArgs, io: CliIO): Promise<number> {
   if (f['backend'] !== undefined) setBackend(f['backend'] as BackendName);
   const backend = getBackend();
 
-  // Output directory: a fresh run refuses to overwrite another run's checkpoint.
+  // Output directory: checked (a file or dangling link where the directory should be, /proc,
+  // an unwritable place, an input inside it) before anything is loaded. A fresh run refuses to
+  // overwrite another run's checkpoint or results unless --force; --resume continues it.
   const outDir = flagString(f, 'out') ?? defaultOutDir();
-  const store = new FileCheckpointStore(outDir);
   const resume = f['resume'] === true;
+  const force = f['force'] === true;
+  const inputs = [...dataInputs(flagString(f, 'data')), ...(flagString(f, 'init-model') !== undefined ? [{ path: flagString(f, 'init-model')!, flag: '--init-model' }] : [])];
+  checkOutDir(outDir, resume ? [] : ['model.json', 'metrics.json', CHECKPOINT_FILE], { ...f, force: true }, inputs);
+  const store = new FileCheckpointStore(outDir);
   if (resume && !store.exists()) {
     throw new FimkitError('IO', `--resume: no ${CHECKPOINT_FILE} in ${outDir} to continue from`);
   }
-  if (!resume && store.exists()) {
-    throw new UsageError(`--out ${outDir} already holds a run (${CHECKPOINT_FILE}); add --resume to continue it, or choose another --out`);
+  if (!resume && !force && store.exists()) {
+    throw new UsageError(`--out ${outDir} already holds a run (${CHECKPOINT_FILE}); add --resume to continue it, --force to start over, or choose another --out`);
   }
-  if (!resume && existsSync(outDir) && readdirSync(outDir).some((n) => n === 'model.json' || n === 'metrics.json')) {
-    throw new UsageError(`--out ${outDir} already holds results (model.json / metrics.json); choose another --out`);
+  if (!resume && !force && existsSync(outDir) && readdirSync(outDir).some((n) => n === 'model.json' || n === 'metrics.json')) {
+    throw new UsageError(`--out ${outDir} already holds results (model.json / metrics.json); add --force to replace them, or choose another --out`);
   }
+  if (resume && force) throw new UsageError('--force starts a new run over the old one; it cannot be combined with --resume');
 
   // Data.
   const dataSpec = flagString(f, 'data')!;
@@ -248,6 +264,7 @@ async function run(args: ParsedArgs, io: CliIO): Promise<number> {
       spec = { ...spec, layers };
     }
     model = buildModel(spec, new Rng(seed).derive('init'), dtype);
+    if (flagString(f, 'output-init') === 'zero') zeroOutputLayer(model);
   }
 
   const likelihoodName = flagString(f, 'likelihood') ?? likelihoodNameFor(trainSet.targetKind);
@@ -291,6 +308,7 @@ async function run(args: ParsedArgs, io: CliIO): Promise<number> {
     arch: initModel === undefined ? arch : null,
     activation: initModel === undefined ? activation : null,
     dropout: initModel === undefined ? dropout : null,
+    'output-init': initModel === undefined ? flagString(f, 'output-init')! : null,
     'init-model': initModel ?? null,
   };
 

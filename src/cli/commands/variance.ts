@@ -11,7 +11,6 @@
  * Writes the per-parameter arrays and the per-layer table to a JSON file and prints the table;
  * `--check M` sets a Monte Carlo estimate of the variances beside the closed forms.
  */
-import { mkdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { getBackend, setBackend } from '../../core/backends/index.js';
 import type { BackendName } from '../../core/backend.js';
@@ -31,10 +30,10 @@ import { jointLayerBudget, parameterComplexity, statsFromInputs, type Accuracy }
 import { recommendEstimators } from '../../variance/recommend.js';
 import { monteCarloCheck, type CheckRow } from '../../variance/check.js';
 import { UsageError, flagNumber, flagString, wrap, type FlagSpec, type ParsedArgs } from '../args.js';
-import { loadModelAndData } from '../model-data.js';
+import { checkOutFile, loadModelAndData, modelDataInputs } from '../model-data.js';
 import { EXIT_OK, stderrNotes, type CliIO, type Command } from '../command.js';
 import type { FisherPath } from '../../fisher/accumulate.js';
-import { BACKEND_FLAG, DATA_FLAG, DOWNLOAD_FLAG, DTYPE_FLAG, JSON_FLAG, PATH_FLAG, QUIET_FLAG, SEED_FLAG } from '../common-flags.js';
+import { BACKEND_FLAG, DATA_FLAG, DOWNLOAD_FLAG, DTYPE_FLAG, FORCE_FLAG, JSON_FLAG, PATH_FLAG, QUIET_FLAG, SEED_FLAG } from '../common-flags.js';
 import { fimkitVersion } from '../version.js';
 
 const DEFAULT_MAX_INPUTS = 1000;
@@ -79,6 +78,7 @@ const FLAGS: FlagSpec[] = [
     defaultText: 'variance-<mode>.json next to the model file',
     group: 'Output',
   },
+  FORCE_FLAG,
   QUIET_FLAG,
   JSON_FLAG,
 ];
@@ -288,6 +288,11 @@ async function run(args: ParsedArgs, io: CliIO): Promise<number> {
   if (f['backend'] !== undefined) setBackend(f['backend'] as BackendName);
   const backend = getBackend();
 
+  // The output is checked (and its directory created) before anything is loaded or computed.
+  const out = checkOutFile(
+    flagString(f, 'out') ?? join(dirname(flagString(f, 'model')!), `variance-${flagString(f, 'mode')}.json`),
+    f, modelDataInputs(f),
+  );
   const { modelPath, model, data: full, likelihood } = await loadModelAndData(f, quiet, note);
   const dataSpec = flagString(f, 'data')!;
   const split = flagString(f, 'split') as 'train' | 'test';
@@ -303,12 +308,6 @@ async function run(args: ParsedArgs, io: CliIO): Promise<number> {
   // forms and the check alike.
   const data = mode === 'joint' && inputs < full.length ? subset(full, Array.from({ length: inputs }, (_, i) => i)) : full;
   const Nx = flagNumber(f, 'inputs-per-estimate') ?? inputs;
-  const out = flagString(f, 'out') ?? join(dirname(modelPath), `variance-${mode}.json`);
-  try {
-    mkdirSync(dirname(out), { recursive: true });
-  } catch (e) {
-    throw new FimkitError('IO', `cannot create the output directory ${dirname(out)}: ${(e as Error).message}`);
-  }
 
   note(
     `fimkit variance: ${mode} mode, ${likelihood.name} likelihood, ${N} label${N === 1 ? '' : 's'} per input, ε = ${acc.epsilon}, δ = ${acc.delta}\n` +
