@@ -8,6 +8,7 @@ import { likelihoodNameFor, makeLikelihood, type Likelihood } from '../likelihoo
 import { loadModel, type Sequential } from '../nn/index.js';
 import { flagString, type ParsedArgs } from './args.js';
 import { checkOutputDir, checkOutputFile } from '../io/output.js';
+import { likelihoodFromFlags, parseSplitFlag } from './common-flags.js';
 
 export interface ModelAndData {
   modelPath: string;
@@ -42,7 +43,11 @@ export async function loadModelAndData(f: ParsedArgs['flags'], quiet: boolean, n
   const modelPath = flagString(f, 'model')!;
   const model = loadModel(modelPath, flagString(f, 'dtype') as DType | undefined);
   const split = flagString(f, 'split') as 'train' | 'test';
-  const data = (await resolveDataset(flagString(f, 'data')!, { download: f['download'] === true, ...(quiet ? {} : { log: note }) }))[split];
-  const likelihood = makeLikelihood(flagString(f, 'likelihood') ?? likelihoodNameFor(data.targetKind));
+  const data = (await resolveDataset(flagString(f, 'data')!, {
+    download: f['download'] === true, ...(quiet ? {} : { log: note }),
+    split: parseSplitFlag(flagString(f, 'split-fraction'), 'split-fraction'), seed: f['split-seed'] as number,
+  }))[split];
+  const lk = likelihoodFromFlags(f, likelihoodNameFor(data.targetKind));
+  const likelihood = makeLikelihood(lk.name, lk.opts);
   return { modelPath, model, data, likelihood };
 }

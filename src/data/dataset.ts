@@ -6,7 +6,7 @@
  * `inputShape`); `targets` holds one Int32 class label per sample for 'class', otherwise
  * N * targetDim floats.
  */
-import { type DType, type FloatArray, allocArray } from '../core/dtype.js';
+import { type DType, type FloatArray, allocArray, checkDType } from '../core/dtype.js';
 import { FimkitError, shapeStr } from '../core/errors.js';
 import type { Rng } from '../core/rng.js';
 
@@ -57,6 +57,25 @@ export function checkDatasetArg(who: string, ds: unknown, what = 'data'): assert
   if (!TARGET_KINDS.includes(d['targetKind'] as TargetKind)) bad('targetKind', `one of ${TARGET_KINDS.join(', ')}`);
   if (!(d['targets'] instanceof Int32Array || d['targets'] instanceof Float32Array || d['targets'] instanceof Float64Array)) bad('targets', 'an Int32Array, Float32Array or Float64Array');
   if (!Number.isSafeInteger(d['targetDim']) || (d['targetDim'] as number) < 1) bad('targetDim', 'a positive integer');
+}
+
+/** Largest finite float32. */
+const FLOAT32_MAX = 3.4028234663852886e38;
+
+/**
+ * Inputs that overflow the model's dtype (|x| > 3.4e38 for float32) would become ±Infinity in
+ * every batch and look like divergence: refused before work, naming the sample, the feature,
+ * the value and the dtype.
+ */
+export function checkInputsFitDType(ds: Dataset, dtype: DType): void {
+  if (dtype !== 'float32' || ds.inputs instanceof Float32Array) return;
+  const D = featureCount(ds);
+  const x = ds.inputs;
+  for (let i = 0; i < x.length; i++) {
+    if (Math.abs(x[i]!) > FLOAT32_MAX) {
+      throw new FimkitError('NON_FINITE', `dataset '${ds.name}': sample ${Math.floor(i / D)}, ${describeFeature(ds.inputShape, i % D)} is ${x[i]}, which overflows float32 (largest ${FLOAT32_MAX.toExponential(4)}); rescale the data or use --dtype float64`);
+    }
+  }
 }
 
 /** Number of input features per sample: the product of `inputShape`. */
@@ -204,6 +223,7 @@ export function subset(ds: Dataset, indices: ArrayLike<number>, name = ds.name):
  * stay Int32. Returns `ds` itself when nothing needs converting.
  */
 export function toDType(ds: Dataset, dtype: DType): Dataset {
+  checkDType(dtype, 'toDType: dtype');
   const want = dtype === 'float32' ? Float32Array : Float64Array;
   const inputsOk = ds.inputs instanceof want;
   const targetsOk = ds.targets instanceof Int32Array || ds.targets instanceof want;

@@ -12,6 +12,8 @@
  *                       after '?', e.g. synthetic:logistic?n=5000&theta=1,-0.5&seed=3
  */
 import { FimkitError } from '../core/errors.js';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { Rng } from '../core/rng.js';
 import { checkOptions } from '../core/options.js';
 import { type DatasetSplit, splitTrainTest } from './dataset.js';
@@ -51,10 +53,19 @@ export interface ResolveOptions {
   searchDirs?: readonly string[];
   normalize?: Normalization;
   flatten?: boolean;
-  /** Seed of the random train/test split of csv/json data (default 0). */
+  /**
+   * Seed of the random train/test split of csv/json data (default 0). The split is a function of
+   * this seed and of the file's content (its SHA-256), not of how its path is spelled, so the
+   * same file gives the same rows under any path.
+   */
   seed?: number | string;
   /** Test fraction of csv/json data (default 0.2). */
   testFraction?: number;
+  /**
+   * csv/json data: 'none' uses every row for both train and test (no split, the file's order);
+   * a number in (0, 1) is the training fraction (overrides testFraction; default 0.8).
+   */
+  split?: 'none' | number;
   tabular?: TabularOptions;
   /** Defaults for synthetic sets; parameters in the spec override them. */
   synthetic?: SyntheticSplitOptions;
@@ -137,10 +148,13 @@ async function resolveMnistKind(kind: MnistKind, opts: ResolveOptions): Promise<
 /** Train/test splits for a dataset spec (see the module comment). */
 export async function resolveDataset(spec = 'embedded', opts: ResolveOptions = {}): Promise<DatasetSplit> {
   if (typeof spec !== 'string' || spec === '') throw new FimkitError('INVALID_ARGUMENT', `resolveDataset: spec must be a non-empty string (${DATASET_SPECS.join(', ')}), got ${String(spec)}`);
+  if (opts !== null && typeof opts === 'object' && opts.split !== undefined && opts.split !== 'none' && !(typeof opts.split === 'number' && opts.split > 0 && opts.split < 1)) {
+    throw new FimkitError('INVALID_ARGUMENT', `resolveDataset: option 'split' must be 'none' or a training fraction in (0, 1), got ${JSON.stringify(opts.split)}`);
+  }
   checkOptions('resolveDataset', opts, {
     download: { kind: 'boolean' }, fetch: { kind: 'function' }, baseUrl: { kind: 'string' }, cacheDir: { kind: 'string' }, searchDirs: { kind: 'object' },
     normalize: { kind: 'enum', values: ['unit', 'standardize'] }, flatten: { kind: 'boolean' }, seed: { kind: 'seed' },
-    testFraction: { kind: 'number', min: 0, max: 1, exclusiveMin: true, exclusiveMax: true }, tabular: { kind: 'object' }, synthetic: { kind: 'object' }, log: { kind: 'function' },
+    testFraction: { kind: 'number', min: 0, max: 1, exclusiveMin: true, exclusiveMax: true }, split: { kind: 'any' }, tabular: { kind: 'object' }, synthetic: { kind: 'object' }, log: { kind: 'function' },
   });
   const colon = spec.indexOf(':');
   const head = colon < 0 ? spec : spec.slice(0, colon);
@@ -149,8 +163,13 @@ export async function resolveDataset(spec = 'embedded', opts: ResolveOptions = {
     if (rest === '') throw invalidSpec(spec, `'${head}:' needs a ${head === 'synthetic' ? 'name' : 'path'} after the colon`);
     return rest;
   };
-  const split = (ds: Parameters<typeof splitTrainTest>[0]): DatasetSplit =>
-    splitTrainTest(ds, opts.testFraction ?? 0.2, new Rng(opts.seed ?? 0).derive(`split:${spec}`));
+  // csv/json: the split's rng comes from the seed and the file's content hash (see ResolveOptions.seed).
+  const split = (ds: Parameters<typeof splitTrainTest>[0], path: string): DatasetSplit => {
+    if (opts.split === 'none') return { train: ds, test: ds };
+    const testFraction = typeof opts.split === 'number' ? 1 - opts.split : opts.testFraction ?? 0.2;
+    const digest = createHash('sha256').update(readFileSync(path)).digest('hex');
+    return splitTrainTest(ds, testFraction, new Rng(opts.seed ?? 0).derive(`split:sha256:${digest}`));
+  };
   switch (colon < 0 ? spec : `${head}:`) {
     case 'embedded':
       return loadEmbedded({ ...(opts.normalize ? { normalize: opts.normalize } : {}), ...(opts.flatten ? { flatten: true } : {}) });
@@ -160,9 +179,9 @@ export async function resolveDataset(spec = 'embedded', opts: ResolveOptions = {
     case 'dir:':
       return loadMnistLike(needsArg(), { ...(opts.normalize ? { normalize: opts.normalize } : {}), ...(opts.flatten ? { flatten: true } : {}) });
     case 'csv:':
-      return split(loadCsvFile(needsArg(), opts.tabular));
+      return split(loadCsvFile(needsArg(), { ...(opts.log ? { log: opts.log } : {}), ...opts.tabular }), needsArg());
     case 'json:':
-      return split(loadJsonFile(needsArg(), opts.tabular));
+      return split(loadJsonFile(needsArg(), { ...(opts.log ? { log: opts.log } : {}), ...opts.tabular }), needsArg());
     case 'synthetic:': {
       const arg = needsArg();
       const q = arg.indexOf('?');

@@ -30,6 +30,8 @@ export interface TabularOptions {
   delimiter?: string;
   /** Inputs dtype (default 'float64': tabular sets are small and used for exact checks). */
   dtype?: 'float32' | 'float64';
+  /** Receives a note when the target kind is inferred (and why class labels were ruled out). */
+  log?: (message: string) => void;
 }
 
 /** Splits CSV text into rows of fields; `line` is the 1-based line each row starts on. */
@@ -116,6 +118,36 @@ function defaultTargets(header: readonly string[]): string[] {
   return [header[header.length - 1]!];
 }
 
+/**
+ * The first value that rules out class labels (a number that is not an integer ≥ 0), by index,
+ * or -1. Strings are class names.
+ */
+function firstNonClassValue(values: readonly (string | number)[]): number {
+  return values.findIndex((v) => typeof v === 'number' && !(Number.isInteger(v) && v >= 0));
+}
+
+/**
+ * Says which kind was inferred from the targets, and, where most values look like class ids but
+ * one does not, names that value and where it is: one stray -1 or 1.5 turns a classification
+ * file into regression, which the user must be able to see.
+ */
+function noteInferredKind(
+  kind: TargetKind, values: readonly (string | number)[], where: (i: number) => string, source: string, column: string, log?: (m: string) => void,
+): void {
+  if (!log) return;
+  if (kind === 'class') {
+    log(`note: ${source}: targets (${column}) read as class labels (every value is an integer ≥ 0 or a name), so the likelihood is categorical; set targetKind to override`);
+    return;
+  }
+  const bad = firstNonClassValue(values);
+  const ints = values.filter((v) => typeof v === 'number' && Number.isInteger(v) && v >= 0).length;
+  if (bad >= 0 && ints >= values.length / 2) {
+    log(`note: ${source}: targets (${column}) read as real values (gaussian likelihood, regression): ${where(bad)} has ${String(values[bad])}, which is not a class label (an integer ≥ 0), although ${ints} of ${values.length} values are; fix that value, or set targetKind`);
+  } else {
+    log(`note: ${source}: targets (${column}) read as real values (gaussian likelihood, regression); set targetKind to override`);
+  }
+}
+
 function isClassLike(values: readonly (string | number)[]): boolean {
   return values.every((v) => (typeof v === 'string' ? parseNumber(v) === undefined : Number.isInteger(v) && v >= 0));
 }
@@ -172,6 +204,10 @@ function tableToDataset(t: Table, opts: TabularOptions, defaultName: string): Da
     }
   }
   const kind: TargetKind = opts.targetKind ?? (targetCols.length === 1 && isClassLike(rawTargets) ? 'class' : 'real');
+  if (opts.targetKind === undefined) {
+    const K = targetCols.length;
+    noteInferredKind(kind, rawTargets, (i) => `${t.where(Math.floor(i / K))}, column '${targetCols[i % K]}'`, t.source, targetCols.map((c) => `'${c}'`).join(', '), opts.log);
+  }
   if (!TARGET_KINDS.includes(kind)) throw new FimkitError('INVALID_ARGUMENT', `targetKind must be one of ${TARGET_KINDS.join(', ')}, got '${String(kind)}'`);
   const name = opts.name ?? defaultName;
   let ds: Dataset;
@@ -320,6 +356,9 @@ export function datasetFromJson(value: unknown, opts: TabularOptions = {}, sourc
     (!vectorTargets && isClassLike(ys.filter((v): v is string | number => typeof v === 'string' || typeof v === 'number')) && ys.every((v) => typeof v === 'string' || typeof v === 'number')
       ? 'class'
       : 'real');
+  if (opts.targetKind === undefined && declaredKind === undefined && !vectorTargets) {
+    noteInferredKind(kind, ys.filter((v): v is string | number => typeof v === 'string' || typeof v === 'number'), (i) => `targets[${i}]`, source, 'targets', opts.log);
+  }
   let ds: Dataset;
   if (kind === 'class') {
     const raw = ys.map((v, i) => {

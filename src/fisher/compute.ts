@@ -16,7 +16,7 @@ import { fail } from '../core/errors.js';
 import { withPersistentScope } from '../core/pool.js';
 import { Rng } from '../core/rng.js';
 import { Tensor, sizeOf } from '../core/tensor.js';
-import { batchOf, type Dataset } from '../data/dataset.js';
+import { batchOf, checkInputsFitDType, type Dataset } from '../data/dataset.js';
 import type { Likelihood } from '../likelihoods/likelihood.js';
 import { checkLikelihoodFits } from '../likelihoods/index.js';
 import type { Sequential } from '../nn/sequential.js';
@@ -78,6 +78,7 @@ function validate(model: Sequential, lik: Likelihood, data: Dataset, o: FisherOp
     fail('SHAPE', `the data has ${dataFeatures} features per sample (shape [${data.inputShape.join(', ')}]) but the model expects ${features} (shape [${model.inputShape.join(', ')}])`);
   }
   if (data.length === 0) fail('SHAPE', 'the data has no samples');
+  checkInputsFitDType(data, model.dtype);
 }
 
 /** Streams the data through the estimator; returns the raw accumulator (scaled) and metadata. */

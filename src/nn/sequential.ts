@@ -68,6 +68,12 @@ export class Sequential {
       fail('SHAPE', `model expects inputs of shape [batch, ${this.inputShape.join(', ')}] (${per} features per sample), got ${shapeStr(x.shape)}`);
     }
     if (x.dtype !== this.dtype) fail('DTYPE', `model is ${this.dtype} but the input is ${x.dtype}`);
+    // A NaN or infinite input would come out of relu (max-by-comparison, as every backend
+    // computes it) as a finite 0: refuse it here, naming the sample and feature.
+    const xd = x.data;
+    for (let i = 0; i < xd.length; i++) {
+      if (!Number.isFinite(xd[i]!)) fail('NON_FINITE', `forward: input sample ${Math.floor(i / per)}, feature ${i % per} is ${xd[i]}`);
+    }
     let h = F.reshape(x, [x.shape[0]!, ...this.inputShape]);
     for (const l of this.layers) h = l.forward(h, ctx);
     return F.reshape(h, [x.shape[0]!, this.outputDim]);

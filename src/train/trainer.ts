@@ -23,7 +23,7 @@ import { checkModelArg } from '../nn/sequential.js';
 import { SCHEDULE_KINDS } from '../optim/schedule.js';
 import { Rng } from '../core/rng.js';
 import { Tensor, sizeOf } from '../core/tensor.js';
-import { batchOf, validateDataset, type Dataset } from '../data/dataset.js';
+import { batchOf, checkInputsFitDType, validateDataset, type Dataset } from '../data/dataset.js';
 import { BufferScope } from '../core/pool.js';
 import type { Likelihood } from '../likelihoods/likelihood.js';
 import { checkLikelihoodFits } from '../likelihoods/index.js';
@@ -125,6 +125,7 @@ export function validateTrainingSetup(model: Sequential, likelihood: Likelihood,
   for (const ds of test ? [train, test] : [train]) {
     validateDataset(ds);
     checkInputShape(model, ds);
+    checkInputsFitDType(ds, model.dtype);
     if (ds.targetKind !== likelihood.targetKind) {
       fail(
         'INVALID_ARGUMENT',

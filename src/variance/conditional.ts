@@ -19,7 +19,7 @@
 import { fail } from '../core/errors.js';
 import { checkArgument, checkOptions, type OptionSchema } from '../core/options.js';
 import { FISHER_PATHS } from '../fisher/accumulate.js';
-import { checkDatasetArg } from '../data/dataset.js';
+import { checkDatasetArg, checkInputsFitDType } from '../data/dataset.js';
 import { checkLikelihoodArg } from '../likelihoods/index.js';
 import { checkModelArg } from '../nn/sequential.js';
 import { Tensor, sizeOf } from '../core/tensor.js';
@@ -103,6 +103,14 @@ export interface VarianceOptions {
   batchSize?: number;
   onProgress?: (done: number, total: number) => void;
   /**
+   * Which estimate v1/v2 are the variance of. 'sampled' (default): an estimate over N_x inputs
+   * drawn from the data (q, their empirical distribution) with replacement, N labels each,
+   * (Var_q I + E_q V/N)/N_x, the law of total variance. 'fixed': `computeFisher` in joint mode
+   * over these very inputs, only the labels random, E_q V/(N·N_x) with N_x the inputs used
+   * (inputsPerEstimate must then be absent or equal to it).
+   */
+  inputs?: 'sampled' | 'fixed';
+  /**
    * 'fast' (default): the sums over inputs as gemms of per-(input, unit) projected moments
    * (src/variance/fast.ts), products in the model dtype; models with a layer the explicit rules
    * do not cover take the reference. 'reference': per-input Jacobians J and Hessian diagonals H
@@ -119,6 +127,7 @@ export const VARIANCE_OPTION_SCHEMA: OptionSchema = {
   batchSize: { kind: 'int', min: 1 },
   onProgress: { kind: 'function' },
   path: { kind: 'enum', values: FISHER_PATHS },
+  inputs: { kind: 'enum', values: ['sampled', 'fixed'] },
 };
 
 export interface JointVariance {
@@ -134,7 +143,9 @@ export interface JointVariance {
   /** E_q V_j(θ_i|x) for N labels. */
   meanV1: Float64Array;
   meanV2: Float64Array;
-  /** V_j(θ_i) = (Var_q I + E_q V_j(·|x)) / N_x: the joint variance of the estimators. */
+  /** Which convention v1/v2 follow (VarianceOptions.inputs). */
+  convention: 'sampled' | 'fixed';
+  /** V_j(θ_i) = (Var_q I + E_q V_j(·|x)) / N_x ('sampled'), or E_q V_j(·|x) / N_x ('fixed'). */
   v1: Float64Array;
   v2: Float64Array;
 }
@@ -149,11 +160,16 @@ export function jointVariances(model: Sequential, lik: Likelihood, data: Dataset
   if (!Number.isInteger(N) || N < 1) fail('INVALID_ARGUMENT', `labels per input must be a positive integer, got ${N}`);
   const total = Math.min(data.length, opts.maxInputs ?? data.length);
   if (total === 0) fail('SHAPE', 'the data has no samples');
+  const fixed = opts.inputs === 'fixed';
+  if (fixed && opts.inputsPerEstimate !== undefined && opts.inputsPerEstimate !== total) {
+    fail('INVALID_ARGUMENT', `jointVariances: with inputs 'fixed' the estimate uses the ${total} inputs given; inputsPerEstimate ${opts.inputsPerEstimate} does not apply`);
+  }
   const Nx = opts.inputsPerEstimate ?? total;
   if (!Number.isInteger(Nx) || Nx < 1) fail('INVALID_ARGUMENT', `inputs per estimate must be a positive integer, got ${Nx}`);
   const D = sizeOf(model.inputShape);
   if (sizeOf(data.inputShape) !== D) fail('SHAPE', `the data has ${sizeOf(data.inputShape)} features per sample but the model expects ${D}`);
   checkLikelihoodFits(lik, model.outputDim, data);
+  checkInputsFitDType(data, model.dtype);
   const P = model.numParams();
   const sums = newJointSums(P);
   const fast = (opts.path ?? 'fast') === 'fast' && explicitRulesCover(model.layers);
@@ -201,8 +217,8 @@ export function jointVariances(model: Sequential, lik: Likelihood, data: Dataset
     fimVar[i] = vx;
     meanV1[i] = m1;
     meanV2[i] = m2;
-    v1[i] = (vx + m1) * perEstimate;
-    v2[i] = (vx + m2) * perEstimate;
+    v1[i] = ((fixed ? 0 : vx) + m1) * perEstimate;
+    v2[i] = ((fixed ? 0 : vx) + m2) * perEstimate;
   }
-  return { P, inputs: total, labelsPerInput: N, inputsPerEstimate: Nx, fim, fimVarOverInputs: fimVar, meanV1, meanV2, v1, v2 };
+  return { P, inputs: total, labelsPerInput: N, inputsPerEstimate: Nx, convention: fixed ? 'fixed' : 'sampled', fim, fimVarOverInputs: fimVar, meanV1, meanV2, v1, v2 };
 }

@@ -22,7 +22,7 @@ import { UsageError, flagNumber, flagString, wrap, type FlagSpec, type ParsedArg
 import { checkOutFile, loadModelAndData, modelDataInputs } from '../model-data.js';
 import { EXIT_OK, stderrNotes, type CliIO, type Command } from '../command.js';
 import type { FisherPath } from '../../fisher/accumulate.js';
-import { BACKEND_FLAG, DATA_FLAG, DOWNLOAD_FLAG, DTYPE_FLAG, FORCE_FLAG, JSON_FLAG, PATH_FLAG, QUIET_FLAG, SEED_FLAG } from '../common-flags.js';
+import { BACKEND_FLAG, DATA_FLAG, DOWNLOAD_FLAG, DTYPE_FLAG, FORCE_FLAG, SIGMA2_FLAG, SPLIT_SEED_FLAG, splitFractionFlag, JSON_FLAG, PATH_FLAG, QUIET_FLAG, SEED_FLAG } from '../common-flags.js';
 import { fimkitVersion } from '../version.js';
 
 /** One line per estimator: the help text and the report use the same words. */
@@ -57,9 +57,12 @@ const FLAGS: FlagSpec[] = [
     defaultText: 'from the data: categorical for classes, gaussian for reals, bernoulli for multilabel, poisson for counts',
     group: 'Model',
   },
+  SIGMA2_FLAG,
 
   DATA_FLAG,
   DOWNLOAD_FLAG,
+  splitFractionFlag('split-fraction'),
+  SPLIT_SEED_FLAG,
   { name: 'split', type: 'enum', choices: ['train', 'test'], default: 'train', description: 'Which split of the dataset supplies the inputs.', group: 'Data' },
 
   { name: 'estimator', type: 'enum', choices: ESTIMATORS, default: 'exact', description: 'What to estimate (see Estimators below).', group: 'Estimate' },

@@ -20,7 +20,7 @@ import { formatDuration, formatRate } from '../../train/progress.js';
 import { train, validateTrainingSetup, type ScheduleOptions, type TrainResult } from '../../train/trainer.js';
 import { UsageError, flagNumber, flagString, type FlagSpec, type ParsedArgs } from '../args.js';
 import { EXIT_INTERRUPTED, EXIT_OK, stderrNotes, timestampForPath, type CliIO, type Command } from '../command.js';
-import { BACKEND_FLAG, DATA_FLAG, DOWNLOAD_FLAG, DTYPE_FLAG, FORCE_FLAG, JSON_FLAG, QUIET_FLAG, SEED_FLAG } from '../common-flags.js';
+import { BACKEND_FLAG, DATA_FLAG, DOWNLOAD_FLAG, DTYPE_FLAG, FORCE_FLAG, SIGMA2_FLAG, SPLIT_SEED_FLAG, likelihoodFromFlags, parseSplitFlag, splitFractionFlag, JSON_FLAG, QUIET_FLAG, SEED_FLAG } from '../common-flags.js';
 import { checkOutDir, dataInputs } from '../model-data.js';
 import { fimkitVersion } from '../version.js';
 
@@ -31,6 +31,8 @@ const DEFAULT_CHECKPOINT_EVERY = 500;
 const FLAGS: FlagSpec[] = [
   DATA_FLAG,
   DOWNLOAD_FLAG,
+  splitFractionFlag('split'),
+  SPLIT_SEED_FLAG,
   { name: 'train-limit', type: 'int', min: 0, default: 0, description: 'Use only the first N training samples (0: all).', group: 'Data' },
   { name: 'test-limit', type: 'int', min: 0, default: 0, description: 'Evaluate on only the first N test samples (0: all).', group: 'Data' },
 
@@ -53,6 +55,7 @@ const FLAGS: FlagSpec[] = [
     defaultText: 'from the data: categorical for classes, gaussian for reals, bernoulli for multilabel, poisson for counts',
     group: 'Model',
   },
+  SIGMA2_FLAG,
   {
     name: 'output-init',
     type: 'enum',
@@ -238,7 +241,10 @@ async function run(args: ParsedArgs, io: CliIO): Promise<number> {
 
   // Data.
   const dataSpec = flagString(f, 'data')!;
-  const split = await resolveDataset(dataSpec, { download: f['download'] === true, ...(quiet ? {} : { log: note }) });
+  const split = await resolveDataset(dataSpec, {
+    download: f['download'] === true, ...(quiet ? {} : { log: note }),
+    split: parseSplitFlag(flagString(f, 'split'), 'split'), seed: flagNumber(f, 'split-seed')!,
+  });
   const trainSet = firstN(split.train, flagNumber(f, 'train-limit')!);
   const testSet = firstN(split.test, flagNumber(f, 'test-limit')!);
 
@@ -267,8 +273,8 @@ async function run(args: ParsedArgs, io: CliIO): Promise<number> {
     if (flagString(f, 'output-init') === 'zero') zeroOutputLayer(model);
   }
 
-  const likelihoodName = flagString(f, 'likelihood') ?? likelihoodNameFor(trainSet.targetKind);
-  const likelihood = makeLikelihood(likelihoodName);
+  const lk = likelihoodFromFlags(f, likelihoodNameFor(trainSet.targetKind));
+  const likelihood = makeLikelihood(lk.name, lk.opts);
 
   // Optimiser and schedule.
   const optName = flagString(f, 'optimizer') as OptimizerName;
@@ -303,6 +309,9 @@ async function run(args: ParsedArgs, io: CliIO): Promise<number> {
   // Identity of the run: a resume must match every one of these (named as the flags).
   const config: RunConfig = {
     data: dataSpec,
+    split: flagString(f, 'split')!,
+    'split-seed': flagNumber(f, 'split-seed')!,
+    sigma2: flagNumber(f, 'sigma2') ?? null,
     'train-limit': flagNumber(f, 'train-limit'),
     'test-limit': flagNumber(f, 'test-limit'),
     arch: initModel === undefined ? arch : null,
@@ -422,6 +431,7 @@ export const trainCommand: Command = {
     'Examples:',
     '  fimkit train                                   # embedded Fashion-MNIST subset, 784-256-256-10, Adam',
     '  fimkit train --data fashion-mnist --epochs 5 --out runs/fmnist',
+    "  fimkit train --data 'synthetic:blobs?k=3' --arch 2-16-3 --epochs 2 --seed 1   # 3 Gaussian blobs, seconds",
     "  fimkit train --data 'synthetic:blobs?k=3' --arch 16-3 --optimizer sgd --lr 0.1 --schedule step",
     '  fimkit train --resume --out runs/fmnist --data fashion-mnist --epochs 5',
     '',

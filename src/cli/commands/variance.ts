@@ -33,7 +33,7 @@ import { UsageError, flagNumber, flagString, wrap, type FlagSpec, type ParsedArg
 import { checkOutFile, loadModelAndData, modelDataInputs } from '../model-data.js';
 import { EXIT_OK, stderrNotes, type CliIO, type Command } from '../command.js';
 import type { FisherPath } from '../../fisher/accumulate.js';
-import { BACKEND_FLAG, DATA_FLAG, DOWNLOAD_FLAG, DTYPE_FLAG, FORCE_FLAG, JSON_FLAG, PATH_FLAG, QUIET_FLAG, SEED_FLAG } from '../common-flags.js';
+import { BACKEND_FLAG, DATA_FLAG, DOWNLOAD_FLAG, DTYPE_FLAG, FORCE_FLAG, SIGMA2_FLAG, SPLIT_SEED_FLAG, splitFractionFlag, JSON_FLAG, PATH_FLAG, QUIET_FLAG, SEED_FLAG } from '../common-flags.js';
 import { fimkitVersion } from '../version.js';
 
 const DEFAULT_MAX_INPUTS = 1000;
@@ -48,8 +48,11 @@ const FLAGS: FlagSpec[] = [
     defaultText: 'from the data: categorical for classes, gaussian for reals, bernoulli for multilabel, poisson for counts',
     group: 'Model',
   },
+  SIGMA2_FLAG,
   DATA_FLAG,
   DOWNLOAD_FLAG,
+  splitFractionFlag('split-fraction'),
+  SPLIT_SEED_FLAG,
   { name: 'split', type: 'enum', choices: ['train', 'test'], default: 'train', description: 'Which split of the dataset supplies the inputs.', group: 'Data' },
   {
     name: 'mode',
@@ -62,6 +65,15 @@ const FLAGS: FlagSpec[] = [
   { name: 'input-index', type: 'int', min: 0, metavar: 'I', description: 'The input of --mode conditional (0-based index into the split).', defaultText: '0', group: 'Variance' },
   { name: 'max-inputs', type: 'int', min: 1, metavar: 'N', description: 'Joint mode: use the first N inputs of the split as the input distribution q.', defaultText: `${DEFAULT_MAX_INPUTS}, or all if fewer`, group: 'Variance' },
   { name: 'labels-per-input', type: 'int', min: 1, default: 1, metavar: 'N', description: 'Labels N sampled per input by the estimators whose variance is reported; at least 1.', group: 'Variance' },
+  {
+    name: 'joint-inputs',
+    type: 'enum',
+    choices: ['sampled', 'fixed'],
+    default: 'sampled',
+    description:
+      "Joint mode: what the variance is of. 'sampled': an estimate over N_x inputs drawn from the data with replacement, N labels each, (Var_q I + E_q V/N)/N_x. 'fixed': fimkit fisher --mode joint over exactly these inputs, only the labels random, E_q V/(N·N_x).",
+    group: 'Variance',
+  },
   { name: 'inputs-per-estimate', type: 'int', min: 1, metavar: 'Nx', description: 'Joint mode: inputs N_x averaged by one estimate.', defaultText: 'the number of inputs used', group: 'Variance' },
   { name: 'eps', type: 'number', min: 0, exclusiveMin: true, max: 1, default: 0.1, description: 'Relative error ε of the samples-needed figures, in (0, 1].', group: 'Variance' },
   { name: 'delta', type: 'number', min: 0, exclusiveMin: true, max: 1, exclusiveMax: true, default: 0.05, description: 'Failure probability δ of the samples-needed figures, in (0, 1).', group: 'Variance' },
@@ -94,7 +106,13 @@ function checkFlagCombinations(args: ParsedArgs): void {
   if (mode === 'conditional') {
     if (args.given.has('max-inputs')) throw new UsageError('--max-inputs applies only to --mode joint (conditional mode uses one input)');
     if (args.given.has('inputs-per-estimate')) throw new UsageError('--inputs-per-estimate applies only to --mode joint (conditional mode uses one input)');
+    if (args.given.has('joint-inputs')) throw new UsageError('--joint-inputs applies only to --mode joint');
   }
+  if (flagString(f, 'joint-inputs') === 'fixed') {
+    if (args.given.has('inputs-per-estimate')) throw new UsageError('--joint-inputs fixed estimates over the inputs used (--max-inputs); --inputs-per-estimate does not apply');
+    if (args.given.has('check')) throw new UsageError('--check draws inputs with replacement (--joint-inputs sampled); it does not check --joint-inputs fixed');
+  }
+  jointConvention = flagString(f, 'joint-inputs') as 'sampled' | 'fixed';
 }
 
 /** Per-parameter mean over a layer. */
@@ -199,9 +217,19 @@ function analyseConditional(model: Sequential, lik: Likelihood, data: Dataset, l
   };
 }
 
+/** The joint convention of this run (set from --joint-inputs when the flags are checked). */
+let jointConvention: 'sampled' | 'fixed' = 'sampled';
+
+/** One line stating what the joint variance is of, for the text output and the JSON meta. */
+export function jointConventionText(c: 'sampled' | 'fixed'): string {
+  return c === 'sampled'
+    ? 'joint variance of an estimate over N_x inputs drawn from the data with replacement, N labels each: (Var_q I + E_q V/N)/N_x (--joint-inputs fixed: fimkit fisher --mode joint over these inputs, E_q V/(N·N_x))'
+    : 'joint variance of fimkit fisher --mode joint over exactly these inputs, only the labels random: E_q V/(N·N_x) (--joint-inputs sampled: inputs drawn with replacement, (Var_q I + E_q V/N)/N_x)';
+}
+
 function analyseJoint(model: Sequential, lik: Likelihood, data: Dataset, layout: ParamLayout, N: number, Nx: number, acc: Accuracy, path: FisherPath, onProgress?: (d: number, t: number) => void): Analysis {
   checkFits(model, lik, data);
-  const jv = jointVariances(model, lik, data, { labelsPerInput: N, inputsPerEstimate: Nx, path, ...(onProgress ? { onProgress } : {}) });
+  const jv = jointVariances(model, lik, data, { labelsPerInput: N, inputs: jointConvention, ...(jointConvention === 'sampled' ? { inputsPerEstimate: Nx } : {}), path, ...(onProgress ? { onProgress } : {}) });
   // jointLayerBudget takes the single-label term E_q v_j and sizes N_x for N labels.
   const single1 = jv.meanV1.map((v) => v * N);
   const single2 = jv.meanV2.map((v) => v * N);
@@ -342,7 +370,7 @@ async function run(args: ParsedArgs, io: CliIO): Promise<number> {
 
   const meta = {
     mode, likelihood: likelihood.name, labelsPerInput: N, accuracy: acc,
-    ...(mode === 'conditional' ? { inputIndex } : { inputs, inputsPerEstimate: Nx }),
+    ...(mode === 'conditional' ? { inputIndex } : { inputs, inputsPerEstimate: Nx, convention: jointConvention, conventionText: jointConventionText(jointConvention) }),
     data: { spec: dataSpec, split, name: full.name, samples: full.length },
     model: { path: modelPath, parameters: model.numParams(), dtype: model.dtype },
     backend: backend.name, seed: M === undefined ? null : seed, wallSeconds,
@@ -371,7 +399,7 @@ async function run(args: ParsedArgs, io: CliIO): Promise<number> {
       '',
       mode === 'conditional'
         ? `N Î1, N Î2: labels per input for relative error ${acc.epsilon} with probability ≥ ${1 - acc.delta} (median/p90 over the layer; ∞: I = 0)`
-        : `N_x: inputs (each with ${N} label${N === 1 ? '' : 's'}) for relative error ${acc.epsilon} with probability ≥ ${1 - acc.delta} (Chebyshev; median/p90 over the layer)`,
+        : `N_x: inputs (each with ${N} label${N === 1 ? '' : 's'}) for relative error ${acc.epsilon} with probability ≥ ${1 - acc.delta} (Chebyshev; median/p90 over the layer)\nV1, V2: ${jointConventionText(jointConvention)}`,
       ...(check ? ['', checkTable(check.rows, check.repetitions)] : []),
       '',
       `wrote ${out}`,

@@ -6,7 +6,7 @@
 import type { Backend, BackendName } from '../backend.js';
 import { FimkitError } from '../errors.js';
 import { tsBackend } from './ts.js';
-import { loadNativeBackend } from './native.js';
+import { loadNativeBackend, requestedThreads } from './native.js';
 import { loadWasmBackend } from './wasm.js';
 
 export const BACKEND_NAMES: readonly BackendName[] = ['native', 'wasm', 'ts'];
@@ -46,6 +46,7 @@ export function loadBackend(name: string): Backend {
   if (!(BACKEND_NAMES as readonly string[]).includes(name)) {
     throw new FimkitError('BACKEND', `unknown backend '${name}': expected one of ${BACKEND_NAMES.join(', ')}`);
   }
+  requestedThreads();
   const r = tryLoad(name as BackendName);
   if (!r.backend) throw new FimkitError('BACKEND', `backend '${name}' is not available: ${r.reason}`);
   return r.backend;
@@ -54,6 +55,9 @@ export function loadBackend(name: string): Backend {
 /** The active backend: forced by FIMKIT_BACKEND, else the fastest that loads. */
 export function getBackend(): Backend {
   if (current) return current;
+  // A malformed FIMKIT_THREADS is an error, as a malformed FIMKIT_BACKEND is: checked here, not
+  // inside the loaders, whose failures only mean "try the next backend" (it used to drop to ts).
+  requestedThreads();
   const forced = envBackend();
   if (forced !== undefined) {
     current = loadBackend(forced);
