@@ -1,0 +1,128 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { FimkitError } from '../src/core/errors.js';
+import { CartPoleEnv } from '../src/rl/envs/classic/cartpole.js';
+import { envSpec, makeEnv } from '../src/rl/envs/registry.js';
+import { makeVecEnv } from '../src/rl/envs/vector.js';
+
+function throwsCode(fn: () => unknown, code: string, re?: RegExp): void {
+  assert.throws(fn, (e: unknown) => {
+    assert.ok(e instanceof FimkitError, `expected a FimkitError, got ${String(e)}`);
+    assert.equal(e.code, code, e.message);
+    if (re) assert.match(e.message, re);
+    return true;
+  });
+}
+
+test('cartpole: one step from rest matches the hand-derived closed form', () => {
+  // From (0,0,0,0) pushing right: temp = 10/1.1, θ̈ = −600/41, ẍ = 400/41 (exact algebra), so
+  // Euler gives x = 0, ẋ = 0.02·400/41, θ = 0, θ̇ = −0.02·600/41.
+  const env = new CartPoleEnv();
+  env.setState(new Float64Array(4));
+  const r = env.step(1);
+  const s = env.getState();
+  const want = [0, (0.02 * 400) / 41, 0, (-0.02 * 600) / 41];
+  for (let i = 0; i < 4; i++) assert.ok(Math.abs(s[i]! - want[i]!) < 1e-15, `state[${i}] ${s[i]} vs ${want[i]}`);
+  for (let i = 0; i < 4; i++) assert.equal(r.observation[i], Math.fround(s[i]!));
+  assert.equal(r.reward, 1);
+  assert.equal(r.terminated, false);
+  assert.equal(r.truncated, false);
+});
+
+test('cartpole: seeded reset is reproducible, within U(-0.05, 0.05), and continues its stream unseeded', () => {
+  const a = new CartPoleEnv();
+  const b = new CartPoleEnv();
+  const oa = a.reset(7).observation;
+  assert.deepEqual(b.reset(7).observation, oa);
+  assert.notDeepEqual(new CartPoleEnv().reset(8).observation, oa);
+  assert.deepEqual(a.reset().observation, b.reset().observation);
+  const c = new CartPoleEnv();
+  let sum = 0, sum2 = 0;
+  const n = 4000;
+  c.reset(1);
+  for (let k = 0; k < n; k++) {
+    const s = c.reset().observation;
+    for (const v of s) {
+      assert.ok(v >= -0.05 && v <= 0.05, `reset value ${v}`);
+      sum += v;
+      sum2 += v * v;
+    }
+  }
+  const m = 4 * n;
+  // U(−0.05, 0.05): mean 0, variance 0.1²/12; 5 standard errors.
+  assert.ok(Math.abs(sum / m) < 5 * Math.sqrt(0.01 / 12 / m));
+  assert.ok(Math.abs(sum2 / m - 0.01 / 12) < 5 * Math.sqrt((0.1 ** 4 / 80 - (0.01 / 12) ** 2) / m));
+});
+
+test('cartpole: terminates past 12°, truncates at 500 steps, refuses stepping an ended episode', () => {
+  const env = new CartPoleEnv();
+  env.setState(Float64Array.from([0, 0, 0.2, 0.5]));
+  const r = env.step(1);
+  assert.equal(r.terminated, true);
+  assert.equal(r.reward, 1);
+  throwsCode(() => env.step(0), 'INVALID_ARGUMENT', /after the episode ended/);
+  env.reset(0);
+  env.elapsedSteps = 499;
+  const t = env.step(0);
+  assert.equal(t.truncated, true);
+  assert.equal(t.terminated, false);
+  throwsCode(() => new CartPoleEnv().step(0), 'INVALID_ARGUMENT', /before reset/);
+});
+
+test('cartpole: bad actions are named FimkitErrors', () => {
+  const env = new CartPoleEnv();
+  env.reset(0);
+  throwsCode(() => env.step(2), 'INVALID_ARGUMENT', /out of range/);
+  throwsCode(() => env.step(-1), 'INVALID_ARGUMENT', /out of range/);
+  throwsCode(() => env.step(0.5), 'INVALID_ARGUMENT', /not an integer/);
+  throwsCode(() => env.step(NaN), 'NON_FINITE');
+  throwsCode(() => env.step(Float64Array.from([1])), 'SHAPE');
+  // The env is still usable after a refused action.
+  assert.equal(env.step(1).reward, 1);
+});
+
+test('registry: CartPole-v1 is registered; unknown ids are named', async () => {
+  assert.equal(envSpec('CartPole-v1').maxEpisodeSteps, 500);
+  const env = await makeEnv('CartPole-v1');
+  assert.equal(env.id, 'CartPole-v1');
+  assert.throws(() => envSpec('CartPole-v9'), (e: unknown) => e instanceof FimkitError && /unknown environment 'CartPole-v9'/.test(e.message));
+});
+
+test('vector: same-step auto-reset keeps the final observation; episode returns and lengths', async () => {
+  const n = 3;
+  const vec = await makeVecEnv('CartPole-v1', n);
+  const obs0 = vec.reset(10);
+  // Copy i is seeded with 10 + i.
+  for (let i = 0; i < n; i++) assert.deepEqual(obs0.subarray(i * 4, i * 4 + 4), new CartPoleEnv().reset(10 + i).observation);
+  // Always push right: every copy falls within a few dozen steps.
+  const ended = new Map<number, { final: Float64Array; len: number; ret: number; next: Float64Array }>();
+  let steps = 0;
+  let lastState: Float64Array[] = vec.envs.map((e) => e.getState());
+  while (ended.size < n && steps < 200) {
+    const r = vec.step(Int32Array.from({ length: n }, () => 1));
+    steps++;
+    for (let i = 0; i < n; i++) {
+      if (r.terminated[i] || r.truncated[i]) {
+        assert.equal(r.terminated[i], 1);
+        const final = r.finalObservations[i]!;
+        assert.ok(final, 'final observation present');
+        // The final observation is the step from the last state, not the reset observation.
+        const replay = new CartPoleEnv();
+        replay.setState(lastState[i]!);
+        assert.deepEqual(final, replay.step(1).observation);
+        assert.ok(Math.abs(final[2]!) > (12 * Math.PI) / 180 || Math.abs(final[0]!) > 2.4);
+        const next = r.observations.subarray(i * 4, i * 4 + 4);
+        for (const v of next) assert.ok(Math.abs(v) <= 0.05, 'auto-reset observation');
+        const ep = r.episodes.find((e) => e.index === i)!;
+        assert.equal(ep.return, ep.length);
+        if (!ended.has(i)) ended.set(i, { final, len: ep.length, ret: ep.return, next: Float64Array.from(next) });
+      } else {
+        assert.equal(r.finalObservations[i], null);
+      }
+    }
+    lastState = vec.envs.map((e) => e.getState());
+  }
+  assert.equal(ended.size, n);
+  throwsCode(() => vec.step(Int32Array.from([1, 1])), 'SHAPE');
+  throwsCode(() => vec.step(Int32Array.from([1, 3, 0])), 'INVALID_ARGUMENT', /copy 1/);
+});
