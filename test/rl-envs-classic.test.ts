@@ -1,7 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { FimkitError } from '../src/core/errors.js';
-import { CartPoleEnv } from '../src/rl/envs/classic/cartpole.js';
+import {
+  AcrobotEnv,
+  CartPoleEnv,
+  ClassicEnv,
+  MountainCarContinuousEnv,
+  MountainCarEnv,
+  PendulumEnv,
+} from '../src/rl/envs/classic/index.js';
 import { envSpec, makeEnv } from '../src/rl/envs/registry.js';
 import { makeVecEnv } from '../src/rl/envs/vector.js';
 
@@ -126,3 +134,70 @@ test('vector: same-step auto-reset keeps the final observation; episode returns 
   throwsCode(() => vec.step(Int32Array.from([1, 1])), 'SHAPE');
   throwsCode(() => vec.step(Int32Array.from([1, 3, 0])), 'INVALID_ARGUMENT', /copy 1/);
 });
+
+// ---------------------------------------------------------------------------------------------
+// Conformance with Gymnasium: test/fixtures/rl/classic.json, written by
+// scripts/fixtures/rl_classic.py from Gymnasium itself. Every observation, reward, flag and the
+// float64 simulator state must agree to 1e-6 at every step.
+
+interface FixtureStep {
+  obs: number[];
+  reward: number;
+  terminated: boolean;
+  truncated: boolean;
+  state: number[];
+}
+interface FixtureSegment {
+  name: string;
+  state: number[];
+  elapsed: number;
+  actions: number[];
+  steps: FixtureStep[];
+}
+const FIXTURE = JSON.parse(readFileSync(new URL('../../test/fixtures/rl/classic.json', import.meta.url), 'utf8')) as {
+  gymnasium: string;
+  envs: Record<string, FixtureSegment[]>;
+};
+const CLASSES: Record<string, () => ClassicEnv> = {
+  'CartPole-v1': () => new CartPoleEnv(),
+  'Acrobot-v1': () => new AcrobotEnv(),
+  'MountainCar-v0': () => new MountainCarEnv(),
+  'MountainCarContinuous-v0': () => new MountainCarContinuousEnv(),
+  'Pendulum-v1': () => new PendulumEnv(),
+};
+
+for (const [id, segments] of Object.entries(FIXTURE.envs)) {
+  test(`conformance: ${id} agrees with Gymnasium ${FIXTURE.gymnasium} to 1e-6 at every step`, (t) => {
+    let maxObs = 0;
+    let maxState = 0;
+    let maxReward = 0;
+    let steps = 0;
+    let sawTerminated = false;
+    let sawTruncated = false;
+    for (const seg of segments) {
+      const env = CLASSES[id]!();
+      env.setState(Float64Array.from(seg.state));
+      env.elapsedSteps = seg.elapsed;
+      const continuous = env.actionSpace.kind === 'box';
+      seg.steps.forEach((want, k) => {
+        const a = seg.actions[k]!;
+        const r = env.step(continuous ? Float64Array.from([a]) : a);
+        const where = `${id} ${seg.name} step ${k}`;
+        assert.equal(r.observation.length, want.obs.length, where);
+        for (let i = 0; i < want.obs.length; i++) maxObs = Math.max(maxObs, Math.abs(r.observation[i]! - Math.fround(want.obs[i]!)));
+        const s = env.getState();
+        for (let i = 0; i < want.state.length; i++) maxState = Math.max(maxState, Math.abs(s[i]! - want.state[i]!));
+        maxReward = Math.max(maxReward, Math.abs(r.reward - want.reward));
+        assert.equal(r.terminated, want.terminated, `${where}: terminated`);
+        assert.equal(r.truncated, want.truncated, `${where}: truncated`);
+        assert.ok(maxObs <= 1e-6 && maxState <= 1e-6 && maxReward <= 1e-6, `${where}: obs ${maxObs}, state ${maxState}, reward ${maxReward}`);
+        sawTerminated ||= want.terminated;
+        sawTruncated ||= want.truncated;
+        steps++;
+      });
+    }
+    assert.ok(sawTruncated, 'the fixture covers truncation');
+    if (id !== 'Pendulum-v1') assert.ok(sawTerminated, 'the fixture covers termination');
+    t.diagnostic(`${id}: ${steps} steps, max |Δobs| ${maxObs.toExponential(2)}, max |Δstate| ${maxState.toExponential(2)}, max |Δreward| ${maxReward.toExponential(2)}`);
+  });
+}
