@@ -1,0 +1,289 @@
+// The MuJoCo tasks, each written to Gymnasium's v5 definition: observation layout, reward terms,
+// health and termination rules, reset noise and defaults. Every constructor argument of the v5
+// class is an option here under its camelCase name, with v5's default.
+import { fail } from '../../../core/errors.js';
+import { MujocoEnv, sumSquares, type MujocoCommonDefaults, type MujocoCommonOptions, type StepOutcome } from './env.js';
+import type { MujocoModule } from './wasm.js';
+import { HALF_CHEETAH_XML } from './assets/half-cheetah.js';
+import { HOPPER_XML } from './assets/hopper.js';
+import { INVERTED_PENDULUM_XML } from './assets/inverted-pendulum.js';
+import { SWIMMER_XML } from './assets/swimmer.js';
+import { WALKER2D_XML } from './assets/walker2d.js';
+
+type Range = readonly [number, number];
+
+function checkRange(id: string, name: string, r: Range): Range {
+  if (!Array.isArray(r) || r.length !== 2 || Number.isNaN(r[0]) || Number.isNaN(r[1]) || !(r[0] < r[1])) {
+    fail('INVALID_ARGUMENT', `${id}: ${name} must be [low, high] with low < high, got ${JSON.stringify(r)}`);
+  }
+  return r;
+}
+
+function checkWeight(id: string, name: string, w: number): number {
+  if (!Number.isFinite(w)) fail('INVALID_ARGUMENT', `${id}: ${name} must be a finite number, got ${w}`);
+  return w;
+}
+
+/** qpos without its first `skip` entries, then qvel (clipped to ±clip where given). */
+function positionsAndVelocities(qpos: Float64Array, qvel: Float64Array, skip: number, clip: number | null): Float64Array {
+  const nq = qpos.length - skip;
+  const o = new Float64Array(nq + qvel.length);
+  for (let i = 0; i < nq; i++) o[i] = qpos[skip + i]!;
+  for (let i = 0; i < qvel.length; i++) {
+    const v = qvel[i]!;
+    o[nq + i] = clip === null ? v : v < -clip ? -clip : v > clip ? clip : v;
+  }
+  return o;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Forward-moving planar robots: Hopper, Walker2d, HalfCheetah (and Swimmer below).
+
+export interface ForwardOptions extends MujocoCommonOptions {
+  forwardRewardWeight?: number;
+  ctrlCostWeight?: number;
+  /** Drop the root x position from the observation (v5 default true). */
+  excludeCurrentPositionsFromObservation?: boolean;
+}
+
+export interface HealthyOptions extends ForwardOptions {
+  healthyReward?: number;
+  terminateWhenUnhealthy?: boolean;
+  healthyZRange?: Range;
+  healthyAngleRange?: Range;
+}
+
+type Defaults<T extends MujocoCommonOptions> = Required<Omit<T, 'xml'>>;
+type HealthyDefaults = Defaults<HealthyOptions>;
+
+export interface HopperOptions extends HealthyOptions {
+  /** Bounds on every entry of (qpos, qvel) after the first two (v5: (−100, 100)). */
+  healthyStateRange?: Range;
+}
+
+/** Hopper and Walker2d: forward velocity + healthy reward − control cost; unhealthy ends the episode. */
+abstract class HealthyWalker extends MujocoEnv {
+  readonly forwardRewardWeight: number;
+  readonly ctrlCostWeight: number;
+  readonly healthyReward: number;
+  readonly terminateWhenUnhealthy: boolean;
+  readonly healthyZRange: Range;
+  readonly healthyAngleRange: Range;
+  protected readonly skip: number;
+
+  constructor(mj: MujocoModule, id: string, xml: string, defaults: HealthyDefaults, options: HealthyOptions) {
+    const exclude = options.excludeCurrentPositionsFromObservation ?? defaults.excludeCurrentPositionsFromObservation;
+    super(mj, id, xml, (nq, nv) => nq + nv - (exclude ? 1 : 0), defaults, options);
+    this.skip = exclude ? 1 : 0;
+    this.forwardRewardWeight = checkWeight(id, 'forwardRewardWeight', options.forwardRewardWeight ?? defaults.forwardRewardWeight);
+    this.ctrlCostWeight = checkWeight(id, 'ctrlCostWeight', options.ctrlCostWeight ?? defaults.ctrlCostWeight);
+    this.healthyReward = checkWeight(id, 'healthyReward', options.healthyReward ?? defaults.healthyReward);
+    this.terminateWhenUnhealthy = options.terminateWhenUnhealthy ?? defaults.terminateWhenUnhealthy;
+    this.healthyZRange = checkRange(id, 'healthyZRange', options.healthyZRange ?? defaults.healthyZRange);
+    this.healthyAngleRange = checkRange(id, 'healthyAngleRange', options.healthyAngleRange ?? defaults.healthyAngleRange);
+  }
+
+  /** Strict inequalities, as v5 writes them: z and the torso angle are qpos[1] and qpos[2]. */
+  isHealthy(): boolean {
+    const q = this.qpos;
+    const z = q[1]!;
+    const angle = q[2]!;
+    return this.healthyZRange[0] < z && z < this.healthyZRange[1] && this.healthyAngleRange[0] < angle && angle < this.healthyAngleRange[1];
+  }
+
+  protected observe(): Float64Array {
+    return positionsAndVelocities(this.qpos, this.qvel, this.skip, 10);
+  }
+
+  protected outcome(before: Float64Array, action: Float64Array): StepOutcome {
+    const q = this.qpos;
+    const xVelocity = (q[0]! - before[0]!) / this.dt;
+    const healthy = this.isHealthy();
+    const forward = this.forwardRewardWeight * xVelocity;
+    // v5 pays the healthy reward only while healthy (v4 paid it on every step).
+    const survive = healthy ? this.healthyReward : 0;
+    const ctrl = this.ctrlCostWeight * sumSquares(action);
+    return {
+      reward: forward + survive - ctrl,
+      terminated: !healthy && this.terminateWhenUnhealthy,
+      info: { x_position: q[0]!, z_distance_from_origin: q[1]! - this.initQpos[1]!, x_velocity: xVelocity, reward_forward: forward, reward_ctrl: -ctrl, reward_survive: survive },
+    };
+  }
+
+  protected override resetInfo(): Record<string, unknown> {
+    const q = this.qpos;
+    return { x_position: q[0]!, z_distance_from_origin: q[1]! - this.initQpos[1]! };
+  }
+}
+
+const HOPPER_DEFAULTS: Defaults<HopperOptions> = {
+  frameSkip: 4,
+  resetNoiseScale: 5e-3,
+  maxEpisodeSteps: 1000,
+  forwardRewardWeight: 1,
+  ctrlCostWeight: 1e-3,
+  healthyReward: 1,
+  terminateWhenUnhealthy: true,
+  healthyStateRange: [-100, 100],
+  healthyZRange: [0.7, Infinity],
+  healthyAngleRange: [-0.2, 0.2],
+  excludeCurrentPositionsFromObservation: true,
+};
+
+/** Hopper-v5: obs qpos[1:] (5) ++ clip(qvel, ±10) (6) = 11; action 3 in [−1, 1]. */
+export class HopperEnv extends HealthyWalker {
+  readonly healthyStateRange: Range;
+  constructor(mj: MujocoModule, options: HopperOptions = {}) {
+    super(mj, 'Hopper-v5', HOPPER_XML, HOPPER_DEFAULTS, options);
+    this.healthyStateRange = checkRange(this.id, 'healthyStateRange', options.healthyStateRange ?? HOPPER_DEFAULTS.healthyStateRange);
+  }
+
+  /** Also every entry of (qpos, qvel) from index 2 on strictly inside healthyStateRange. */
+  override isHealthy(): boolean {
+    const [lo, hi] = this.healthyStateRange;
+    const q = this.qpos;
+    const v = this.qvel;
+    for (let i = 2; i < q.length; i++) if (!(lo < q[i]! && q[i]! < hi)) return false;
+    for (let i = 0; i < v.length; i++) if (!(lo < v[i]! && v[i]! < hi)) return false;
+    return super.isHealthy();
+  }
+}
+
+const WALKER_DEFAULTS: HealthyDefaults = {
+  frameSkip: 4,
+  resetNoiseScale: 5e-3,
+  maxEpisodeSteps: 1000,
+  forwardRewardWeight: 1,
+  ctrlCostWeight: 1e-3,
+  healthyReward: 1,
+  terminateWhenUnhealthy: true,
+  healthyZRange: [0.8, 2],
+  healthyAngleRange: [-1, 1],
+  excludeCurrentPositionsFromObservation: true,
+};
+
+/** Walker2d-v5: obs qpos[1:] (8) ++ clip(qvel, ±10) (9) = 17; action 6 in [−1, 1]. */
+export class Walker2dEnv extends HealthyWalker {
+  constructor(mj: MujocoModule, options: HealthyOptions = {}) {
+    super(mj, 'Walker2d-v5', WALKER2D_XML, WALKER_DEFAULTS, options);
+  }
+}
+
+const CHEETAH_DEFAULTS: Defaults<ForwardOptions> = {
+  frameSkip: 5,
+  resetNoiseScale: 0.1,
+  maxEpisodeSteps: 1000,
+  forwardRewardWeight: 1,
+  ctrlCostWeight: 0.1,
+  excludeCurrentPositionsFromObservation: true,
+};
+
+/**
+ * HalfCheetah-v5: obs qpos[1:] (8) ++ qvel (9, unclipped) = 17; action 6 in [−1, 1]; reward
+ * forward velocity − 0.1·|a|²; never terminates. Reset: qpos + U(−s, s), qvel + s·N(0, 1).
+ */
+export class HalfCheetahEnv extends MujocoEnv {
+  readonly forwardRewardWeight: number;
+  readonly ctrlCostWeight: number;
+  private readonly skip: number;
+  constructor(mj: MujocoModule, options: ForwardOptions = {}) {
+    const exclude = options.excludeCurrentPositionsFromObservation ?? CHEETAH_DEFAULTS.excludeCurrentPositionsFromObservation;
+    super(mj, 'HalfCheetah-v5', HALF_CHEETAH_XML, (nq, nv) => nq + nv - (exclude ? 1 : 0), CHEETAH_DEFAULTS, options);
+    this.skip = exclude ? 1 : 0;
+    this.forwardRewardWeight = checkWeight(this.id, 'forwardRewardWeight', options.forwardRewardWeight ?? CHEETAH_DEFAULTS.forwardRewardWeight);
+    this.ctrlCostWeight = checkWeight(this.id, 'ctrlCostWeight', options.ctrlCostWeight ?? CHEETAH_DEFAULTS.ctrlCostWeight);
+  }
+
+  protected override resetModel(qpos: Float64Array, qvel: Float64Array): void {
+    const s = this.resetNoiseScale;
+    for (let i = 0; i < this.nq; i++) qpos[i] = this.initQpos[i]! + this.uniform(-s, s);
+    for (let i = 0; i < this.nv; i++) qvel[i] = this.initQvel[i]! + s * this.rng.normal();
+  }
+
+  protected observe(): Float64Array {
+    return positionsAndVelocities(this.qpos, this.qvel, this.skip, null);
+  }
+
+  protected outcome(before: Float64Array, action: Float64Array): StepOutcome {
+    const x = this.qpos[0]!;
+    const xVelocity = (x - before[0]!) / this.dt;
+    const forward = this.forwardRewardWeight * xVelocity;
+    const ctrl = this.ctrlCostWeight * sumSquares(action);
+    return { reward: forward - ctrl, terminated: false, info: { x_position: x, x_velocity: xVelocity, reward_forward: forward, reward_ctrl: -ctrl } };
+  }
+
+  protected override resetInfo(): Record<string, unknown> {
+    return { x_position: this.qpos[0]! };
+  }
+}
+
+const SWIMMER_DEFAULTS: Defaults<ForwardOptions> = {
+  frameSkip: 4,
+  resetNoiseScale: 0.1,
+  maxEpisodeSteps: 1000,
+  forwardRewardWeight: 1,
+  ctrlCostWeight: 1e-4,
+  excludeCurrentPositionsFromObservation: true,
+};
+
+/** Swimmer-v5: obs qpos[2:] (3) ++ qvel (5) = 8; action 2 in [−1, 1]; reward x velocity − 1e-4·|a|². */
+export class SwimmerEnv extends MujocoEnv {
+  readonly forwardRewardWeight: number;
+  readonly ctrlCostWeight: number;
+  private readonly skip: number;
+  constructor(mj: MujocoModule, options: ForwardOptions = {}) {
+    const exclude = options.excludeCurrentPositionsFromObservation ?? SWIMMER_DEFAULTS.excludeCurrentPositionsFromObservation;
+    super(mj, 'Swimmer-v5', SWIMMER_XML, (nq, nv) => nq + nv - (exclude ? 2 : 0), SWIMMER_DEFAULTS, options);
+    this.skip = exclude ? 2 : 0;
+    this.forwardRewardWeight = checkWeight(this.id, 'forwardRewardWeight', options.forwardRewardWeight ?? SWIMMER_DEFAULTS.forwardRewardWeight);
+    this.ctrlCostWeight = checkWeight(this.id, 'ctrlCostWeight', options.ctrlCostWeight ?? SWIMMER_DEFAULTS.ctrlCostWeight);
+  }
+
+  protected observe(): Float64Array {
+    return positionsAndVelocities(this.qpos, this.qvel, this.skip, null);
+  }
+
+  protected outcome(before: Float64Array, action: Float64Array): StepOutcome {
+    const q = this.qpos;
+    const xVelocity = (q[0]! - before[0]!) / this.dt;
+    const yVelocity = (q[1]! - before[1]!) / this.dt;
+    const forward = this.forwardRewardWeight * xVelocity;
+    const ctrl = this.ctrlCostWeight * sumSquares(action);
+    return {
+      reward: forward - ctrl,
+      terminated: false,
+      info: { x_position: q[0]!, y_position: q[1]!, distance_from_origin: Math.hypot(q[0]!, q[1]!), x_velocity: xVelocity, y_velocity: yVelocity, reward_forward: forward, reward_ctrl: -ctrl },
+    };
+  }
+
+  protected override resetInfo(): Record<string, unknown> {
+    const q = this.qpos;
+    return { x_position: q[0]!, y_position: q[1]!, distance_from_origin: Math.hypot(q[0]!, q[1]!) };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Balancing.
+
+const PENDULUM_DEFAULTS: MujocoCommonDefaults = { frameSkip: 2, resetNoiseScale: 0.01, maxEpisodeSteps: 1000 };
+
+/**
+ * InvertedPendulum-v5: obs qpos ++ qvel = [x, θ, ẋ, θ̇]; action 1 in [−3, 3]; reward 1 while
+ * |θ| ≤ 0.2 and the observation is finite, else 0 and terminated.
+ */
+export class InvertedPendulumEnv extends MujocoEnv {
+  constructor(mj: MujocoModule, options: MujocoCommonOptions = {}) {
+    super(mj, 'InvertedPendulum-v5', INVERTED_PENDULUM_XML, (nq, nv) => nq + nv, PENDULUM_DEFAULTS, options);
+  }
+
+  protected observe(): Float64Array {
+    return positionsAndVelocities(this.qpos, this.qvel, 0, null);
+  }
+
+  protected outcome(): StepOutcome {
+    const o = this.observe();
+    const terminated = !o.every(Number.isFinite) || Math.abs(o[1]!) > 0.2;
+    const reward = terminated ? 0 : 1;
+    return { reward, terminated, info: { reward_survive: reward } };
+  }
+}

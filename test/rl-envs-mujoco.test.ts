@@ -1,0 +1,316 @@
+// MuJoCo environments against Gymnasium's own v5 env classes. The fixtures
+// (test/fixtures/rl/mujoco-*.json, made by scripts/fixtures/rl_mujoco.py) hold trajectories that
+// Gymnasium computed on fimkit's very MJCF (loaded through xml_file=), from fixed start states
+// under fixed action sequences, plus structural facts of Gymnasium's bundled model files.
+//
+// Tolerance. Both sides simulate the same XML but with different MuJoCo builds: the WebAssembly
+// build in mujoco-js embeds MuJoCo 3.3.8, the Python wheel on this machine's mirror is 3.14.0.
+// Floating-point order differs between the builds (wasm vs native SIMD), which costs ~1e-16 per
+// step; contacts amplify it, and after 100 env steps (400–500 physics steps) the measured gap
+// is at most ~2e-13 (Walker2d), 0 for InvertedPendulum. We compare every recorded step (up to
+// 100) at 1e-9 absolute on observations and rewards, and termination exactly: ~4 orders of
+// magnitude of headroom over the build noise, while any modelling error (a mass, gear, joint
+// range, reward weight or frame skip off) shows at ≥ 1e-4 within the first steps.
+//
+// One exception, measured and explained rather than loosened: Hopper's geoms have a 1 mm
+// contact margin, and the two builds resolve margin contacts differently (with the margin
+// removed from the same XML they agree to ~1e-15 over 100 steps; with it they part by ~1e-2 in
+// velocity at the first foot contact). So the stock Hopper is compared at 1e-9 up to its first
+// contact, and its contact dynamics at 1e-9 through the margin-free variant of the same XML.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { FimkitError } from '../src/core/errors.js';
+import { envSpec, makeEnv } from '../src/rl/envs/registry.js';
+import { MUJOCO_ENV_SPECS, makeMujocoEnv, mujocoUnavailableReason, type MujocoEnv, type MujocoEnvOptions } from '../src/rl/envs/mujoco/index.js';
+import { HOPPER_XML } from '../src/rl/envs/mujoco/assets/hopper.js';
+
+const unavailable = await mujocoUnavailableReason();
+const skip = unavailable ?? false;
+
+interface ModelFacts {
+  nq: number;
+  nv: number;
+  nu: number;
+  nbody: number;
+  timestep: number;
+  integrator: number;
+  body_mass: number[];
+  body_inertia_sorted: number[][];
+  qpos0: number[];
+  jnt_type: number[];
+  jnt_range: number[][];
+  jnt_limited: number[];
+  dof_damping: number[];
+  dof_armature: number[];
+  jnt_stiffness: number[];
+  actuator_gear0: number[];
+  actuator_ctrlrange: number[][];
+}
+
+interface Rollout {
+  name: string;
+  options: Record<string, unknown>;
+  variant: { replace: [string, string] } | null;
+  qpos: number[];
+  qvel: number[];
+  actions: number[][];
+  observations: number[][];
+  rewards: number[];
+  terminated: boolean[];
+  bundled_xml: { steps_compared: number; max_abs_obs_diff?: number };
+}
+
+interface Fixture {
+  env: keyof MujocoEnvOptions;
+  mujoco: string;
+  frame_skip: number;
+  obs_dim: number;
+  model_ours: ModelFacts;
+  model_bundled: ModelFacts;
+  rollouts: Rollout[];
+}
+
+const FILES: Record<string, string> = {
+  'InvertedPendulum-v5': 'invertedpendulum',
+  'Hopper-v5': 'hopper',
+  'HalfCheetah-v5': 'halfcheetah',
+  'Walker2d-v5': 'walker2d',
+  'Swimmer-v5': 'swimmer',
+};
+
+function fixture(id: string): Fixture {
+  return JSON.parse(readFileSync(`test/fixtures/rl/mujoco-${FILES[id]}.json`, 'utf8')) as Fixture;
+}
+
+/** Gymnasium's snake_case constructor arguments → fimkit's camelCase options. */
+function camel(o: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(o).map(([k, v]) => [k.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase()), v]));
+}
+
+const TOL = 1e-9;
+
+function close(a: number, b: number, tol: number, what: string): void {
+  assert.ok(Math.abs(a - b) <= tol, `${what}: ${a} vs ${b} (|Δ| ${Math.abs(a - b)} > ${tol})`);
+}
+
+function throwsCode(fn: () => unknown, code: string, re?: RegExp): void {
+  assert.throws(fn, (e: unknown) => {
+    assert.ok(e instanceof FimkitError, `expected a FimkitError, got ${String(e)}`);
+    assert.equal(e.code, code, e.message);
+    if (re) assert.match(e.message, re);
+    return true;
+  });
+}
+
+/** Replays a fixture rollout; compares up to `limit(step)` tightly; returns the largest gaps. */
+async function replay(fx: Fixture, r: Rollout, tightUntilContact: boolean): Promise<{ tightSteps: number; maxTight: number; maxAfter: number }> {
+  const options = camel(r.options);
+  if (r.variant) {
+    assert.ok(HOPPER_XML.includes(r.variant.replace[0]), `variant ${r.name}: the XML lost '${r.variant.replace[0]}'`);
+    options.xml = HOPPER_XML.replace(r.variant.replace[0], r.variant.replace[1]);
+  }
+  const env = await makeMujocoEnv(fx.env, options);
+  try {
+    env.setState(Float64Array.from([...r.qpos, ...r.qvel]));
+    let tight = true;
+    let tightSteps = 0;
+    let maxTight = 0;
+    let maxAfter = 0;
+    for (let t = 0; t < r.actions.length; t++) {
+      const s = env.step(Float64Array.from(r.actions[t]!));
+      if (tightUntilContact && env.mjData.ncon > 0) tight = false;
+      const want = r.observations[t]!;
+      assert.equal(s.observation.length, want.length, `${fx.env}/${r.name} step ${t}: obs length`);
+      let gap = Math.abs(s.reward - r.rewards[t]!);
+      for (let i = 0; i < want.length; i++) gap = Math.max(gap, Math.abs(s.observation[i]! - want[i]!));
+      if (tight) {
+        for (let i = 0; i < want.length; i++) close(s.observation[i]!, want[i]!, TOL, `${fx.env}/${r.name} step ${t} obs[${i}]`);
+        close(s.reward, r.rewards[t]!, TOL, `${fx.env}/${r.name} step ${t} reward`);
+        assert.equal(s.terminated, r.terminated[t], `${fx.env}/${r.name} step ${t} terminated`);
+        tightSteps++;
+        maxTight = Math.max(maxTight, gap);
+      } else {
+        maxAfter = Math.max(maxAfter, gap);
+      }
+      assert.equal(s.truncated, false);
+      if (s.terminated) break;
+    }
+    return { tightSteps, maxTight, maxAfter };
+  } finally {
+    env.close();
+  }
+}
+
+test('mujoco: every v5 env is registered with family mujoco and TimeLimit 1000', () => {
+  const ids = MUJOCO_ENV_SPECS.map((s) => s.id);
+  for (const id of Object.keys(FILES)) {
+    assert.ok(ids.includes(id), `${id} registered`);
+    const spec = envSpec(id);
+    assert.equal(spec.family, 'mujoco');
+    assert.equal(spec.maxEpisodeSteps, 1000);
+  }
+});
+
+for (const id of Object.keys(FILES)) {
+  test(`mujoco ${id}: model structure equals Gymnasium's bundled model (masses, inertias, joints, actuators, timestep)`, { skip }, async () => {
+    const fx = fixture(id);
+    const b = fx.model_bundled;
+    const env = (await makeEnv(id)) as MujocoEnv;
+    try {
+      const m = env.mjModel;
+      assert.equal(m.nq, b.nq);
+      assert.equal(m.nv, b.nv);
+      assert.equal(m.nu, b.nu);
+      assert.equal(m.nbody, b.nbody);
+      assert.equal(m.opt.timestep, b.timestep);
+      assert.equal(m.opt.integrator, b.integrator);
+      assert.equal(env.frameSkip, fx.frame_skip);
+      assert.equal(env.observationSpace.kind === 'box' && env.observationSpace.shape[0], fx.obs_dim);
+      // Relative 1e-12: both compilers integrate the same capsules (frames differ, sums reorder).
+      const rel = (a: number, c: number, what: string): void => close(a, c, 1e-12 * Math.max(1, Math.abs(c)), what);
+      for (let i = 0; i < b.nbody; i++) {
+        rel(m.body_mass[i]!, b.body_mass[i]!, `${id} body_mass[${i}]`);
+        const inertia = [m.body_inertia[3 * i]!, m.body_inertia[3 * i + 1]!, m.body_inertia[3 * i + 2]!].sort((x, y) => x - y);
+        for (let k = 0; k < 3; k++) rel(inertia[k]!, b.body_inertia_sorted[i]![k]!, `${id} body_inertia[${i}]`);
+      }
+      for (let i = 0; i < b.nq; i++) rel(m.qpos0[i]!, b.qpos0[i]!, `${id} qpos0[${i}]`);
+      for (let j = 0; j < b.jnt_type.length; j++) {
+        assert.equal(m.jnt_type[j], b.jnt_type[j], `${id} jnt_type[${j}]`);
+        assert.equal(Number(m.jnt_limited[j]), Number(b.jnt_limited[j]), `${id} jnt_limited[${j}]`);
+        rel(m.jnt_range[2 * j]!, b.jnt_range[j]![0]!, `${id} jnt_range[${j}]`);
+        rel(m.jnt_range[2 * j + 1]!, b.jnt_range[j]![1]!, `${id} jnt_range[${j}]`);
+        rel(m.jnt_stiffness[j]!, b.jnt_stiffness[j]!, `${id} jnt_stiffness[${j}]`);
+      }
+      for (let i = 0; i < b.nv; i++) {
+        rel(m.dof_damping[i]!, b.dof_damping[i]!, `${id} dof_damping[${i}]`);
+        rel(m.dof_armature[i]!, b.dof_armature[i]!, `${id} dof_armature[${i}]`);
+      }
+      for (let i = 0; i < b.nu; i++) {
+        rel(m.actuator_gear[6 * i]!, b.actuator_gear0[i]!, `${id} gear[${i}]`);
+        assert.ok(env.actionSpace.kind === 'box');
+        assert.equal(env.actionSpace.low[i], Math.fround(b.actuator_ctrlrange[i]![0]!));
+        assert.equal(env.actionSpace.high[i], Math.fround(b.actuator_ctrlrange[i]![1]!));
+      }
+    } finally {
+      env.close();
+    }
+  });
+
+  test(`mujoco ${id}: trajectories match Gymnasium v5 on the same XML (obs, reward, terminated)`, { skip }, async (t) => {
+    const fx = fixture(id);
+    for (const r of fx.rollouts) {
+      // Hopper's stock model: tight up to the first contact (see the header); its no-margin
+      // variant and every other env: tight on every recorded step.
+      const stockHopper = id === 'Hopper-v5' && r.variant === null;
+      const res = await replay(fx, r, stockHopper);
+      t.diagnostic(`${id} [${r.name}]: ${res.tightSteps}/${r.actions.length} steps within ${TOL}, max |Δ| ${res.maxTight.toExponential(2)}` + (stockHopper ? `; after first contact max |Δ| ${res.maxAfter.toExponential(2)} (MuJoCo ${fx.mujoco} vs 3.3.8 margin handling)` : '') + `; fimkit XML vs Gymnasium's bundled XML (same MuJoCo): ${r.bundled_xml.max_abs_obs_diff ?? 'n/a'}`);
+      assert.ok(res.tightSteps >= (stockHopper ? 5 : r.actions.length), `${id}/${r.name}: only ${res.tightSteps} steps compared tightly`);
+      // Gymnasium's bundled model and fimkit's XML agree under the same MuJoCo (recorded by the generator).
+      if (r.bundled_xml.steps_compared > 0) assert.ok(r.bundled_xml.max_abs_obs_diff! < 1e-9, `${id}/${r.name}: written model differs from the bundled one by ${r.bundled_xml.max_abs_obs_diff}`);
+    }
+  });
+}
+
+test('mujoco Hopper-v5: the fixtures exercise termination and v5 healthy reward (none while unhealthy)', { skip }, async () => {
+  const fx = fixture('Hopper-v5');
+  const random = fx.rollouts.find((r) => r.name === 'random')!;
+  assert.ok(random.terminated.at(-1), 'the random rollout ends in a fall');
+  const noTerm = fx.rollouts.find((r) => r.name === 'no-margin')!;
+  const env = await makeMujocoEnv('Hopper-v5', { terminateWhenUnhealthy: false, xml: HOPPER_XML.replace(noTerm.variant!.replace[0], noTerm.variant!.replace[1]) });
+  env.setState(Float64Array.from([...noTerm.qpos, ...noTerm.qvel]));
+  let unhealthySteps = 0;
+  for (const a of noTerm.actions) {
+    const s = env.step(Float64Array.from(a));
+    const info = s.info as { reward_forward: number; reward_ctrl: number; reward_survive: number };
+    close(s.reward, info.reward_forward + info.reward_ctrl + info.reward_survive, 1e-12, 'reward = forward + ctrl + survive');
+    assert.equal(s.terminated, false);
+    if (info.reward_survive === 0) unhealthySteps++;
+  }
+  assert.ok(unhealthySteps > 0, 'the rollout visits unhealthy states, where v5 pays no healthy reward');
+  env.close();
+});
+
+test('mujoco: seeded reset is reproducible and draws v5 noise (uniform; HalfCheetah qvel normal)', { skip }, async () => {
+  const a = await makeMujocoEnv('Hopper-v5');
+  const b = await makeMujocoEnv('Hopper-v5');
+  const oa = a.reset(3).observation;
+  assert.deepEqual(b.reset(3).observation, oa);
+  assert.notDeepEqual(b.reset(4).observation, oa);
+  assert.equal(oa.length, 11);
+  // qpos = qpos0 + U(−0.005, 0.005): obs[0] is z = 1.25 ± 0.005, the rest within ±0.005.
+  for (let k = 0; k < 200; k++) {
+    const s = a.reset().observation;
+    assert.ok(Math.abs(s[0]! - 1.25) <= 0.005);
+    for (let i = 1; i < s.length; i++) assert.ok(Math.abs(s[i]!) <= 0.005, `obs[${i}] = ${s[i]}`);
+  }
+  a.close();
+  b.close();
+  // HalfCheetah: qvel = 0.1·N(0, 1), so its sample std over many resets is 0.1 (±5 s.e.).
+  const c = await makeMujocoEnv('HalfCheetah-v5');
+  let s1 = 0;
+  let s2 = 0;
+  let n = 0;
+  let maxQpos = 0;
+  for (let k = 0; k < 400; k++) {
+    const o = c.reset(k).observation;
+    for (let i = 0; i < 8; i++) maxQpos = Math.max(maxQpos, Math.abs(o[i]!)); // qpos0 is all zeros
+    for (let i = 8; i < 17; i++) {
+      s1 += o[i]!;
+      s2 += o[i]! * o[i]!;
+      n++;
+    }
+  }
+  const sd = Math.sqrt(s2 / n - (s1 / n) ** 2);
+  assert.ok(Math.abs(sd - 0.1) < 5 * (0.1 / Math.sqrt(2 * n)), `HalfCheetah qvel std ${sd}`);
+  assert.ok(maxQpos <= 0.1, `HalfCheetah qpos noise ${maxQpos}`);
+  c.close();
+});
+
+test('mujoco: TimeLimit truncates at 1000 steps, independently of termination', { skip }, async () => {
+  const env = await makeMujocoEnv('Swimmer-v5');
+  env.reset(0);
+  env.elapsedSteps = 998;
+  const zero = new Float64Array(2);
+  assert.equal(env.step(zero).truncated, false);
+  const last = env.step(zero);
+  assert.equal(last.truncated, true);
+  assert.equal(last.terminated, false);
+  throwsCode(() => env.step(zero), 'INVALID_ARGUMENT', /after the episode ended/);
+  env.close();
+  const short = await makeMujocoEnv('InvertedPendulum-v5', { maxEpisodeSteps: 2 });
+  short.reset(0);
+  short.step(new Float64Array(1));
+  assert.equal(short.step(new Float64Array(1)).truncated, true);
+  short.close();
+});
+
+test('mujoco: bad input gets named errors', { skip }, async () => {
+  const env = await makeMujocoEnv('Hopper-v5');
+  throwsCode(() => env.step(new Float64Array(3)), 'INVALID_ARGUMENT', /before reset/);
+  env.reset(0);
+  throwsCode(() => env.step(new Float64Array(2)), 'SHAPE', /length 2/);
+  throwsCode(() => env.step(1), 'SHAPE');
+  throwsCode(() => env.step(Float64Array.of(0, 1.5, 0)), 'INVALID_ARGUMENT', /outside \[-1, 1\]/);
+  throwsCode(() => env.step(Float64Array.of(0, NaN, 0)), 'NON_FINITE');
+  throwsCode(() => env.setState(new Float64Array(5)), 'SHAPE');
+  throwsCode(() => env.setState(new Float64Array(13).fill(NaN)), 'NON_FINITE');
+  env.close();
+  throwsCode(() => env.reset(0), 'INVALID_ARGUMENT', /closed/);
+  await assert.rejects(makeMujocoEnv('Hopper-v5', { frameSkip: 0 }), (e: unknown) => e instanceof FimkitError && e.code === 'INVALID_ARGUMENT');
+  await assert.rejects(makeMujocoEnv('Hopper-v5', { healthyZRange: [2, 1] }), (e: unknown) => e instanceof FimkitError && /healthyZRange/.test(e.message));
+  await assert.rejects(makeMujocoEnv('Walker2d-v5', { resetNoiseScale: -1 }), (e: unknown) => e instanceof FimkitError && /resetNoiseScale/.test(e.message));
+  await assert.rejects(makeMujocoEnv('Hopper-v5', { xml: '<mujoco><worldbody><body><geom type="nonsense"/></body></worldbody></mujoco>' }), (e: unknown) => e instanceof FimkitError && e.code === 'MODEL_FORMAT');
+});
+
+test('mujoco: without WebAssembly, make() rejects with a named BACKEND error (no crash at import)', () => {
+  const code = `
+    globalThis.WebAssembly = undefined;
+    const { makeEnv } = await import('./dist/src/rl/envs/registry.js');
+    try { await makeEnv('Hopper-v5'); console.log('LOADED'); }
+    catch (e) { console.log(e.name, e.code, e.message); }`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^FimkitError BACKEND MuJoCo environments are unavailable: this JavaScript runtime has no WebAssembly/);
+});
