@@ -12,6 +12,7 @@ import {
 } from '../src/rl/envs/classic/index.js';
 import { envSpec, makeEnv } from '../src/rl/envs/registry.js';
 import { makeVecEnv } from '../src/rl/envs/vector.js';
+import { ENV_BENCH_CASES, runEnvBench, type EnvBenchRow } from '../bench/rl-envs.js';
 
 function throwsCode(fn: () => unknown, code: string, re?: RegExp): void {
   assert.throws(fn, (e: unknown) => {
@@ -201,3 +202,15 @@ for (const [id, segments] of Object.entries(FIXTURE.envs)) {
     t.diagnostic(`${id}: ${steps} steps, max |Δobs| ${maxObs.toExponential(2)}, max |Δstate| ${maxState.toExponential(2)}, max |Δreward| ${maxReward.toExponential(2)}`);
   });
 }
+
+test('bench: the env bench times vectorised CartPole and names envs it cannot make', async () => {
+  const rows = await runEnvBench({ quick: true, cases: [{ env: 'CartPole-v1', copies: 4 }, { env: 'NoSuchEnv-v0', copies: 2 }] });
+  assert.equal(rows.length, 2);
+  const [cp, missing] = rows as [EnvBenchRow, EnvBenchRow];
+  assert.equal(cp.skipped, undefined);
+  assert.ok(cp.stepsPerSec > 0 && cp.steps > 0 && cp.steps % 4 === 0, JSON.stringify(cp));
+  assert.ok(cp.episodes > 0, 'random actions end CartPole episodes');
+  assert.match(missing.skipped ?? '', /unknown environment 'NoSuchEnv-v0'/);
+  assert.ok(ENV_BENCH_CASES.some((c) => c.env === 'CartPole-v1' && c.copies === 8));
+  assert.ok(ENV_BENCH_CASES.some((c) => c.env === 'CartPole-v1' && c.copies === 64));
+});

@@ -103,5 +103,7 @@ function entropySeed(): number {
 
 /** Float32 copies of float64 values (Gymnasium's float32 observation/space arrays). */
 export function f32(values: readonly number[]): Float64Array {
-  return Float64Array.from(values, (v) => Math.fround(v));
+  const out = new Float64Array(values.length);
+  for (let i = 0; i < values.length; i++) out[i] = Math.fround(values[i]!);
+  return out;
 }
