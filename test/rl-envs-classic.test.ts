@@ -10,7 +10,9 @@ import {
   MountainCarEnv,
   PendulumEnv,
 } from '../src/rl/envs/classic/index.js';
+import { CLASSIC_ENV_SPECS } from '../src/rl/envs/classic/index.js';
 import { envSpec, makeEnv } from '../src/rl/envs/registry.js';
+import { clipAction } from '../src/rl/envs/spaces.js';
 import { makeVecEnv } from '../src/rl/envs/vector.js';
 import { ENV_BENCH_CASES, runEnvBench, type EnvBenchRow } from '../bench/rl-envs.js';
 
@@ -155,10 +157,18 @@ interface FixtureSegment {
   actions: number[];
   steps: FixtureStep[];
 }
+type Bound = number | 'inf' | '-inf';
+interface FixtureSpaces {
+  maxEpisodeSteps: number;
+  observation: { low: Bound[]; high: Bound[] };
+  action: { n?: number; low?: Bound[]; high?: Bound[] };
+}
 const FIXTURE = JSON.parse(readFileSync(new URL('../../test/fixtures/rl/classic.json', import.meta.url), 'utf8')) as {
   gymnasium: string;
   envs: Record<string, FixtureSegment[]>;
+  spaces: Record<string, FixtureSpaces>;
 };
+const bound = (b: Bound): number => (b === 'inf' ? Infinity : b === '-inf' ? -Infinity : b);
 const CLASSES: Record<string, () => ClassicEnv> = {
   'CartPole-v1': () => new CartPoleEnv(),
   'Acrobot-v1': () => new AcrobotEnv(),
@@ -213,4 +223,120 @@ test('bench: the env bench times vectorised CartPole and names envs it cannot ma
   assert.match(missing.skipped ?? '', /unknown environment 'NoSuchEnv-v0'/);
   assert.ok(ENV_BENCH_CASES.some((c) => c.env === 'CartPole-v1' && c.copies === 8));
   assert.ok(ENV_BENCH_CASES.some((c) => c.env === 'CartPole-v1' && c.copies === 64));
+});
+
+test('spaces and time limits equal Gymnasium\'s registered ones, for every classic env', async () => {
+  assert.deepEqual(Object.keys(FIXTURE.spaces).sort(), CLASSIC_ENV_SPECS.map((s) => s.id).sort());
+  for (const spec of CLASSIC_ENV_SPECS) {
+    const want = FIXTURE.spaces[spec.id]!;
+    const env = await spec.make();
+    assert.equal(spec.maxEpisodeSteps, want.maxEpisodeSteps, spec.id);
+    assert.equal(env.maxEpisodeSteps, want.maxEpisodeSteps, spec.id);
+    const obs = env.observationSpace;
+    assert.equal(obs.kind, 'box');
+    if (obs.kind === 'box') {
+      assert.deepEqual(Array.from(obs.low), want.observation.low.map(bound), `${spec.id} obs low`);
+      assert.deepEqual(Array.from(obs.high), want.observation.high.map(bound), `${spec.id} obs high`);
+      assert.deepEqual(obs.shape, [want.observation.low.length]);
+    }
+    const act = env.actionSpace;
+    if (want.action.n !== undefined) assert.deepEqual(act, { kind: 'discrete', n: want.action.n }, spec.id);
+    else {
+      assert.equal(act.kind, 'box', spec.id);
+      if (act.kind === 'box') {
+        assert.deepEqual(Array.from(act.low), want.action.low!.map(bound));
+        assert.deepEqual(Array.from(act.high), want.action.high!.map(bound));
+      }
+    }
+  }
+});
+
+test('every classic env: seeded resets are reproducible and drawn from Gymnasium\'s reset ranges', async () => {
+  // [low, high] per state coordinate of the reset distribution, and whether Gymnasium stores it as float32.
+  const ranges: Record<string, [number, number][]> = {
+    'CartPole-v1': Array(4).fill([-0.05, 0.05]),
+    'Acrobot-v1': Array(4).fill([-0.1, 0.1]),
+    'MountainCar-v0': [[-0.6, -0.4], [0, 0]],
+    'MountainCarContinuous-v0': [[-0.6, -0.4], [0, 0]],
+    'Pendulum-v1': [[-Math.PI, Math.PI], [-1, 1]],
+  };
+  for (const spec of CLASSIC_ENV_SPECS) {
+    const a = await spec.make();
+    const b = await spec.make();
+    const first = a.reset(123).observation;
+    assert.deepEqual(b.reset(123).observation, first, spec.id);
+    assert.deepEqual(a.getState(), b.getState(), spec.id);
+    assert.notDeepEqual(Array.from((await spec.make()).reset(124).observation), Array.from(first), spec.id);
+    const r = ranges[spec.id]!;
+    const sum = new Float64Array(r.length);
+    const n = 500;
+    for (let k = 0; k < n; k++) {
+      a.reset();
+      const s = a.getState();
+      for (let i = 0; i < r.length; i++) {
+        const [lo, hi] = r[i]!;
+        assert.ok(s[i]! >= lo && s[i]! <= hi, `${spec.id} reset state[${i}] = ${s[i]}`);
+        if (spec.id === 'Acrobot-v1') assert.equal(s[i], Math.fround(s[i]!), 'Acrobot stores its reset draw as float32');
+        sum[i]! += s[i]!;
+      }
+    }
+    // Uniform means within 5 standard errors ((hi − lo)/√12/√n).
+    for (let i = 0; i < r.length; i++) {
+      const [lo, hi] = r[i]!;
+      assert.ok(Math.abs(sum[i]! / n - (lo + hi) / 2) <= 5 * ((hi - lo) / Math.sqrt(12 * n)) + 1e-15, `${spec.id} reset mean[${i}]`);
+    }
+  }
+});
+
+test('continuous envs: wrong shape, NaN and out-of-range actions are named errors; clipAction fixes range', () => {
+  for (const env of [new PendulumEnv(), new MountainCarContinuousEnv()]) {
+    env.reset(0);
+    const hi = env.actionSpace.kind === 'box' ? env.actionSpace.high[0]! : 0;
+    throwsCode(() => env.step(1), 'SHAPE', /Float64Array of length 1/);
+    throwsCode(() => env.step(Float64Array.from([0, 0])), 'SHAPE', /length 2/);
+    throwsCode(() => env.step(Float32Array.from([0]) as unknown as Float64Array), 'SHAPE');
+    throwsCode(() => env.step(Float64Array.from([NaN])), 'NON_FINITE');
+    throwsCode(() => env.step(Float64Array.from([hi * 1.5])), 'INVALID_ARGUMENT', /outside/);
+    throwsCode(() => env.step(Float64Array.from([-hi - 1e-9])), 'INVALID_ARGUMENT', /outside/);
+    const clipped = clipAction(env.actionSpace, Float64Array.from([hi * 3]));
+    assert.equal(clipped[0], hi);
+    assert.equal(env.step(clipped).terminated, false);
+  }
+  for (const env of [new AcrobotEnv(), new MountainCarEnv()]) {
+    env.reset(0);
+    throwsCode(() => env.step(3), 'INVALID_ARGUMENT', /out of range/);
+    throwsCode(() => env.step(1.5), 'INVALID_ARGUMENT', /not an integer/);
+    throwsCode(() => env.step(Infinity), 'NON_FINITE');
+  }
+  throwsCode(() => new PendulumEnv().setState(Float64Array.from([0, 0, 0])), 'SHAPE');
+  throwsCode(() => new PendulumEnv().setState(Float64Array.from([0, NaN])), 'NON_FINITE');
+});
+
+test('vector: Pendulum truncates every copy at 200 steps with bootstrap information and auto-resets', async () => {
+  const vec = await makeVecEnv('Pendulum-v1', 2);
+  vec.reset(5);
+  const act = Float64Array.from([0.5, -0.5]);
+  for (let t = 1; t <= 200; t++) {
+    const r = vec.step(act);
+    if (t < 200) {
+      assert.deepEqual(Array.from(r.truncated), [0, 0]);
+      assert.equal(r.episodes.length, 0);
+      continue;
+    }
+    assert.deepEqual(Array.from(r.truncated), [1, 1]);
+    assert.deepEqual(Array.from(r.terminated), [0, 0]);
+    assert.equal(r.episodes.length, 2);
+    for (let i = 0; i < 2; i++) {
+      const f = r.finalObservations[i]!;
+      assert.equal(f.length, 3);
+      // A fresh episode starts with |θ̇| ≤ 1; the final observation is the 200th step's, not it.
+      assert.notDeepEqual(Array.from(f), Array.from(r.observations.subarray(i * 3, i * 3 + 3)));
+      assert.ok(Math.abs(r.observations[i * 3 + 2]!) <= 1);
+      assert.equal(r.episodes[i]!.length, 200);
+      assert.ok(r.episodes[i]!.return < 0);
+    }
+  }
+  throwsCode(() => vec.step(Int32Array.from([0, 0])), 'SHAPE', /Float64Array/);
+  throwsCode(() => vec.step(Float64Array.from([0.5])), 'SHAPE', /2 action values/);
+  throwsCode(() => vec.step(Float64Array.from([0.5, 9])), 'INVALID_ARGUMENT', /copy 1/);
 });
