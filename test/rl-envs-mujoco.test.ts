@@ -78,7 +78,12 @@ const FILES: Record<string, string> = {
   'HalfCheetah-v5': 'halfcheetah',
   'Walker2d-v5': 'walker2d',
   'Swimmer-v5': 'swimmer',
+  'InvertedDoublePendulum-v5': 'inverteddoublependulum',
+  'Reacher-v5': 'reacher',
 };
+
+/** Gymnasium's registered TimeLimits. */
+const LIMITS: Record<string, number> = { 'Reacher-v5': 50 };
 
 function fixture(id: string): Fixture {
   return JSON.parse(readFileSync(`test/fixtures/rl/mujoco-${FILES[id]}.json`, 'utf8')) as Fixture;
@@ -134,8 +139,9 @@ async function replay(fx: Fixture, r: Rollout, tightUntilContact: boolean): Prom
       } else {
         maxAfter = Math.max(maxAfter, gap);
       }
-      assert.equal(s.truncated, false);
-      if (s.terminated) break;
+      // The fixtures step Gymnasium's unwrapped env; fimkit's carries the TimeLimit (Reacher: 50).
+      assert.equal(s.truncated, env.maxEpisodeSteps !== null && t + 1 >= env.maxEpisodeSteps, `${fx.env}/${r.name} step ${t} truncated`);
+      if (s.terminated || s.truncated) break;
     }
     return { tightSteps, maxTight, maxAfter };
   } finally {
@@ -143,13 +149,13 @@ async function replay(fx: Fixture, r: Rollout, tightUntilContact: boolean): Prom
   }
 }
 
-test('mujoco: every v5 env is registered with family mujoco and TimeLimit 1000', () => {
+test('mujoco: every v5 env is registered with family mujoco and its TimeLimit (1000; Reacher 50)', () => {
   const ids = MUJOCO_ENV_SPECS.map((s) => s.id);
   for (const id of Object.keys(FILES)) {
     assert.ok(ids.includes(id), `${id} registered`);
     const spec = envSpec(id);
     assert.equal(spec.family, 'mujoco');
-    assert.equal(spec.maxEpisodeSteps, 1000);
+    assert.equal(spec.maxEpisodeSteps, LIMITS[id] ?? 1000);
   }
 });
 
@@ -313,4 +319,27 @@ test('mujoco: without WebAssembly, make() rejects with a named BACKEND error (no
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /^FimkitError BACKEND MuJoCo environments are unavailable: this JavaScript runtime has no WebAssembly/);
+});
+
+test('mujoco Reacher-v5: reset puts the goal in the disc of radius 0.2, arm near zero, goal at rest', { skip }, async () => {
+  const env = await makeMujocoEnv('Reacher-v5');
+  let maxR = 0;
+  for (let k = 0; k < 300; k++) {
+    const o = env.reset(k).observation;
+    const q = env.getState();
+    // qpos: θ0, θ1 within ±0.1; goal (q[2], q[3]) inside the disc; qvel: arm ±0.005, goal 0.
+    assert.ok(Math.abs(q[0]!) <= 0.1 && Math.abs(q[1]!) <= 0.1);
+    const r = Math.hypot(q[2]!, q[3]!);
+    assert.ok(r < 0.2, `goal radius ${r}`);
+    maxR = Math.max(maxR, r);
+    assert.ok(Math.abs(q[4]!) <= 0.005 && Math.abs(q[5]!) <= 0.005);
+    assert.equal(q[6], 0);
+    assert.equal(q[7], 0);
+    assert.equal(o[4], q[2]);
+    assert.equal(o[5], q[3]);
+    // The target body sits at the goal: fingertip − target = arm tip (0.21 from the base) − goal.
+    close(o[8]!, 0.1 * Math.cos(q[0]!) + 0.11 * Math.cos(q[0]! + q[1]!) - q[2]!, 1e-12, 'fingertip − target, x');
+  }
+  assert.ok(maxR > 0.18, `goals cover the disc (max radius ${maxR})`);
+  env.close();
 });

@@ -7,12 +7,16 @@ import type { MujocoEnv } from './env.js';
 import {
   HalfCheetahEnv,
   HopperEnv,
+  InvertedDoublePendulumEnv,
   InvertedPendulumEnv,
+  ReacherEnv,
   SwimmerEnv,
   Walker2dEnv,
+  type DoublePendulumOptions,
   type ForwardOptions,
   type HealthyOptions,
   type HopperOptions,
+  type ReacherOptions,
 } from './locomotion.js';
 import type { MujocoCommonOptions } from './env.js';
 import { loadMujoco, type MujocoModule } from './wasm.js';
@@ -29,6 +33,8 @@ export interface MujocoEnvOptions {
   'Walker2d-v5': HealthyOptions;
   'HalfCheetah-v5': ForwardOptions;
   'Swimmer-v5': ForwardOptions;
+  'InvertedDoublePendulum-v5': DoublePendulumOptions;
+  'Reacher-v5': ReacherOptions;
 }
 
 const CONSTRUCTORS: { [K in keyof MujocoEnvOptions]: (mj: MujocoModule, o: MujocoEnvOptions[K]) => MujocoEnv } = {
@@ -37,6 +43,8 @@ const CONSTRUCTORS: { [K in keyof MujocoEnvOptions]: (mj: MujocoModule, o: Mujoc
   'Walker2d-v5': (mj, o) => new Walker2dEnv(mj, o),
   'HalfCheetah-v5': (mj, o) => new HalfCheetahEnv(mj, o),
   'Swimmer-v5': (mj, o) => new SwimmerEnv(mj, o),
+  'InvertedDoublePendulum-v5': (mj, o) => new InvertedDoublePendulumEnv(mj, o),
+  'Reacher-v5': (mj, o) => new ReacherEnv(mj, o),
 };
 
 /** Makes a MuJoCo env with non-default options (the registry's make() uses the v5 defaults). */
@@ -45,8 +53,8 @@ export async function makeMujocoEnv<K extends keyof MujocoEnvOptions>(id: K, opt
   return CONSTRUCTORS[id](mj, options);
 }
 
-function spec(id: keyof MujocoEnvOptions): EnvSpec {
-  return { id, family: 'mujoco', maxEpisodeSteps: 1000, make: (): Promise<Env> => makeMujocoEnv(id) };
+function spec(id: keyof MujocoEnvOptions, maxEpisodeSteps = 1000): EnvSpec {
+  return { id, family: 'mujoco', maxEpisodeSteps, make: (): Promise<Env> => makeMujocoEnv(id) };
 }
 
 export const MUJOCO_ENV_SPECS: readonly EnvSpec[] = [
@@ -55,4 +63,6 @@ export const MUJOCO_ENV_SPECS: readonly EnvSpec[] = [
   spec('HalfCheetah-v5'),
   spec('Walker2d-v5'),
   spec('Swimmer-v5'),
+  spec('InvertedDoublePendulum-v5'),
+  spec('Reacher-v5', 50),
 ];

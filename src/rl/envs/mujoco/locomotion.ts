@@ -6,7 +6,9 @@ import { MujocoEnv, sumSquares, type MujocoCommonDefaults, type MujocoCommonOpti
 import type { MujocoModule } from './wasm.js';
 import { HALF_CHEETAH_XML } from './assets/half-cheetah.js';
 import { HOPPER_XML } from './assets/hopper.js';
+import { INVERTED_DOUBLE_PENDULUM_XML } from './assets/inverted-double-pendulum.js';
 import { INVERTED_PENDULUM_XML } from './assets/inverted-pendulum.js';
+import { REACHER_XML } from './assets/reacher.js';
 import { SWIMMER_XML } from './assets/swimmer.js';
 import { WALKER2D_XML } from './assets/walker2d.js';
 
@@ -285,5 +287,125 @@ export class InvertedPendulumEnv extends MujocoEnv {
     const terminated = !o.every(Number.isFinite) || Math.abs(o[1]!) > 0.2;
     const reward = terminated ? 0 : 1;
     return { reward, terminated, info: { reward_survive: reward } };
+  }
+}
+
+const DOUBLE_PENDULUM_DEFAULTS: Defaults<DoublePendulumOptions> = { frameSkip: 5, resetNoiseScale: 0.1, maxEpisodeSteps: 1000, healthyReward: 10 };
+
+export interface DoublePendulumOptions extends MujocoCommonOptions {
+  /** Alive bonus per non-terminal step (v5 default 10). */
+  healthyReward?: number;
+}
+
+/**
+ * InvertedDoublePendulum-v5: obs [x, sin θ1, sin θ2, cos θ1, cos θ2, clip(qvel, ±10) (3),
+ * clip(qfrc_constraint[0], ±10)] = 9; action 1 in [−1, 1]; with (x, y) the tip's position,
+ * reward = 10·[not terminated] − (0.01x² + (y − 2)²) − (1e-3 θ̇1² + 5e-3 θ̇2²); terminated when
+ * y ≤ 1. Reset: qpos + U(−s, s), qvel + s·N(0, 1).
+ */
+export class InvertedDoublePendulumEnv extends MujocoEnv {
+  readonly healthyReward: number;
+  constructor(mj: MujocoModule, options: DoublePendulumOptions = {}) {
+    super(mj, 'InvertedDoublePendulum-v5', INVERTED_DOUBLE_PENDULUM_XML, () => 9, DOUBLE_PENDULUM_DEFAULTS, options);
+    this.healthyReward = checkWeight(this.id, 'healthyReward', options.healthyReward ?? DOUBLE_PENDULUM_DEFAULTS.healthyReward);
+  }
+
+  protected override resetModel(qpos: Float64Array, qvel: Float64Array): void {
+    const s = this.resetNoiseScale;
+    for (let i = 0; i < this.nq; i++) qpos[i] = this.initQpos[i]! + this.uniform(-s, s);
+    for (let i = 0; i < this.nv; i++) qvel[i] = this.initQvel[i]! + this.rng.normal() * s;
+  }
+
+  protected observe(): Float64Array {
+    const q = this.qpos;
+    const v = this.qvel;
+    const c = this.live.data.qfrc_constraint[0]!;
+    const clip = (x: number): number => (x < -10 ? -10 : x > 10 ? 10 : x);
+    return Float64Array.of(q[0]!, Math.sin(q[1]!), Math.sin(q[2]!), Math.cos(q[1]!), Math.cos(q[2]!), clip(v[0]!), clip(v[1]!), clip(v[2]!), clip(c));
+  }
+
+  protected outcome(): StepOutcome {
+    const tip = this.live.data.site_xpos;
+    const x = tip[0]!;
+    const y = tip[2]!;
+    const terminated = y <= 1;
+    const v = this.qvel;
+    const dist = 0.01 * x ** 2 + (y - 2) ** 2;
+    const vel = 1e-3 * v[1]! ** 2 + 5e-3 * v[2]! ** 2;
+    const alive = terminated ? 0 : this.healthyReward;
+    return { reward: alive - dist - vel, terminated, info: { reward_survive: alive, distance_penalty: -dist, velocity_penalty: -vel } };
+  }
+}
+
+export interface ReacherOptions extends MujocoCommonOptions {
+  rewardDistWeight?: number;
+  rewardControlWeight?: number;
+}
+
+const REACHER_DEFAULTS: Defaults<ReacherOptions> = { frameSkip: 2, resetNoiseScale: 0.1, maxEpisodeSteps: 50, rewardDistWeight: 1, rewardControlWeight: 1 };
+
+/** Body ids are looked up by name in the compiled model (mjOBJ_BODY = 1). */
+const MJ_OBJ_BODY = 1;
+
+/**
+ * Reacher-v5: obs [cos θ (2), sin θ (2), goal (2), θ̇ (2), (fingertip − target)_xy (2)] = 10;
+ * action 2 in [−1, 1]; reward −|fingertip − target|·w_dist − |a|²·w_ctrl; TimeLimit 50, never
+ * terminates. Reset: arm angles U(−0.1, 0.1) around zero, goal uniform in the disc of radius 0.2
+ * (rejection from the square), arm velocities U(−0.005, 0.005), goal velocity 0. v5's reset draws
+ * these ranges as constants, so resetNoiseScale does not enter.
+ */
+export class ReacherEnv extends MujocoEnv {
+  readonly rewardDistWeight: number;
+  readonly rewardControlWeight: number;
+  private readonly fingertip: number;
+  private readonly target: number;
+  constructor(mj: MujocoModule, options: ReacherOptions = {}) {
+    super(mj, 'Reacher-v5', REACHER_XML, () => 10, REACHER_DEFAULTS, options);
+    this.rewardDistWeight = checkWeight(this.id, 'rewardDistWeight', options.rewardDistWeight ?? REACHER_DEFAULTS.rewardDistWeight);
+    this.rewardControlWeight = checkWeight(this.id, 'rewardControlWeight', options.rewardControlWeight ?? REACHER_DEFAULTS.rewardControlWeight);
+    this.fingertip = mj.mj_name2id(this.mjModel, MJ_OBJ_BODY, 'fingertip');
+    this.target = mj.mj_name2id(this.mjModel, MJ_OBJ_BODY, 'target');
+    if (this.fingertip < 0 || this.target < 0) fail('MODEL_FORMAT', `${this.id}: the model needs bodies named 'fingertip' and 'target'`);
+  }
+
+  protected override resetModel(qpos: Float64Array, qvel: Float64Array): void {
+    for (let i = 0; i < this.nq; i++) qpos[i] = this.uniform(-0.1, 0.1) + this.initQpos[i]!;
+    // Rejection sampling accepts with probability π/4 per draw; 1000 failures in a row (chance
+    // 0.2146^1000) would mean a broken generator, so the loop is bounded and says so.
+    let gx = 0;
+    let gy = 0;
+    for (let k = 0; ; k++) {
+      if (k === 1000) fail('INVALID_ARGUMENT', `${this.id}: goal rejection sampling did not accept in 1000 draws`);
+      gx = this.uniform(-0.2, 0.2);
+      gy = this.uniform(-0.2, 0.2);
+      if (Math.hypot(gx, gy) < 0.2) break;
+    }
+    qpos[this.nq - 2] = gx;
+    qpos[this.nq - 1] = gy;
+    for (let i = 0; i < this.nv; i++) qvel[i] = this.initQvel[i]! + this.uniform(-0.005, 0.005);
+    qvel[this.nv - 2] = 0;
+    qvel[this.nv - 1] = 0;
+  }
+
+  /** fingertip − target in world coordinates (body frame positions, Gymnasium's get_body_com). */
+  private delta(): [number, number, number] {
+    const x = this.live.data.xpos;
+    const f = 3 * this.fingertip;
+    const t = 3 * this.target;
+    return [x[f]! - x[t]!, x[f + 1]! - x[t + 1]!, x[f + 2]! - x[t + 2]!];
+  }
+
+  protected observe(): Float64Array {
+    const q = this.qpos;
+    const v = this.qvel;
+    const [dx, dy] = this.delta();
+    return Float64Array.of(Math.cos(q[0]!), Math.cos(q[1]!), Math.sin(q[0]!), Math.sin(q[1]!), q[2]!, q[3]!, v[0]!, v[1]!, dx, dy);
+  }
+
+  protected outcome(_before: Float64Array, action: Float64Array): StepOutcome {
+    const [dx, dy, dz] = this.delta();
+    const rewardDist = -Math.hypot(dx, dy, dz) * this.rewardDistWeight;
+    const rewardCtrl = -sumSquares(action) * this.rewardControlWeight;
+    return { reward: rewardDist + rewardCtrl, terminated: false, info: { reward_dist: rewardDist, reward_ctrl: rewardCtrl } };
   }
 }

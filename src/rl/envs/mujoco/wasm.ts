@@ -44,6 +44,8 @@ export interface MjDataLike {
   readonly ctrl: HeapF64;
   readonly act: HeapF64;
   readonly xpos: HeapF64;
+  readonly site_xpos: HeapF64;
+  readonly qfrc_constraint: HeapF64;
   readonly cfrc_ext: HeapF64;
   delete(): void;
 }
