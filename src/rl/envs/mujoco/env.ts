@@ -59,7 +59,16 @@ export abstract class MujocoEnv implements Env {
   private ended = false;
 
   /** obsDim(nq, nv): the observation length for the compiled model's sizes. */
-  constructor(mj: MujocoModule, id: string, xml: string, obsDim: (nq: number, nv: number) => number, defaults: MujocoCommonDefaults, options: MujocoCommonOptions) {
+  /** `onModel`, where given, sees the compiled model before obsDim is asked (Ant counts its bodies). */
+  constructor(
+    mj: MujocoModule,
+    id: string,
+    xml: string,
+    obsDim: (nq: number, nv: number) => number,
+    defaults: MujocoCommonDefaults,
+    options: MujocoCommonOptions,
+    onModel?: (model: MjModelLike) => void,
+  ) {
     this.mj = mj;
     this.id = id;
     this.frameSkip = options.frameSkip ?? defaults.frameSkip;
@@ -74,6 +83,7 @@ export abstract class MujocoEnv implements Env {
     const model = compileModel(mj, options.xml ?? xml, id);
     this.model = model;
     this.data = new mj.MjData(model);
+    onModel?.(model);
     this.nq = model.nq;
     this.nv = model.nv;
     this.nu = model.nu;
@@ -96,8 +106,13 @@ export abstract class MujocoEnv implements Env {
 
   /** The observation of the current state. */
   protected abstract observe(): Float64Array;
-  /** Reward, termination and info of the step just simulated; `before` is qpos before it. */
+  /** Reward, termination and info of the step just simulated; `before` is positionBefore()'s value. */
   protected abstract outcome(before: Float64Array, action: Float64Array): StepOutcome;
+  /** What outcome() receives as `before`: qpos before the step (Ant: the torso's frame position). */
+  protected positionBefore(): Float64Array {
+    return Float64Array.from(this.live.data.qpos);
+  }
+
   /** Info returned by reset (Gymnasium's _get_reset_info). */
   protected resetInfo(): Record<string, unknown> {
     return {};
@@ -155,7 +170,7 @@ export abstract class MujocoEnv implements Env {
     checkAction(this.actionSpace, action, this.id);
     const a = action as Float64Array;
     const { model, data } = this.live;
-    const before = Float64Array.from(data.qpos);
+    const before = this.positionBefore();
     data.ctrl.set(a);
     for (let k = 0; k < this.frameSkip; k++) this.mj.mj_step(model, data);
     this.mj.mj_rnePostConstraint(model, data);

@@ -5,6 +5,7 @@
 import type { Env, EnvSpec } from '../types.js';
 import type { MujocoEnv } from './env.js';
 import {
+  AntEnv,
   HalfCheetahEnv,
   HopperEnv,
   InvertedDoublePendulumEnv,
@@ -12,6 +13,7 @@ import {
   ReacherEnv,
   SwimmerEnv,
   Walker2dEnv,
+  type AntOptions,
   type DoublePendulumOptions,
   type ForwardOptions,
   type HealthyOptions,
@@ -35,6 +37,7 @@ export interface MujocoEnvOptions {
   'Swimmer-v5': ForwardOptions;
   'InvertedDoublePendulum-v5': DoublePendulumOptions;
   'Reacher-v5': ReacherOptions;
+  'Ant-v5': AntOptions;
 }
 
 const CONSTRUCTORS: { [K in keyof MujocoEnvOptions]: (mj: MujocoModule, o: MujocoEnvOptions[K]) => MujocoEnv } = {
@@ -45,6 +48,7 @@ const CONSTRUCTORS: { [K in keyof MujocoEnvOptions]: (mj: MujocoModule, o: Mujoc
   'Swimmer-v5': (mj, o) => new SwimmerEnv(mj, o),
   'InvertedDoublePendulum-v5': (mj, o) => new InvertedDoublePendulumEnv(mj, o),
   'Reacher-v5': (mj, o) => new ReacherEnv(mj, o),
+  'Ant-v5': (mj, o) => new AntEnv(mj, o),
 };
 
 /** Makes a MuJoCo env with non-default options (the registry's make() uses the v5 defaults). */
@@ -65,4 +69,5 @@ export const MUJOCO_ENV_SPECS: readonly EnvSpec[] = [
   spec('Swimmer-v5'),
   spec('InvertedDoublePendulum-v5'),
   spec('Reacher-v5', 50),
+  spec('Ant-v5'),
 ];

@@ -3,7 +3,8 @@
 // class is an option here under its camelCase name, with v5's default.
 import { fail } from '../../../core/errors.js';
 import { MujocoEnv, sumSquares, type MujocoCommonDefaults, type MujocoCommonOptions, type StepOutcome } from './env.js';
-import type { MujocoModule } from './wasm.js';
+import type { MjModelLike, MujocoModule } from './wasm.js';
+import { ANT_XML } from './assets/ant.js';
 import { HALF_CHEETAH_XML } from './assets/half-cheetah.js';
 import { HOPPER_XML } from './assets/hopper.js';
 import { INVERTED_DOUBLE_PENDULUM_XML } from './assets/inverted-double-pendulum.js';
@@ -407,5 +408,127 @@ export class ReacherEnv extends MujocoEnv {
     const rewardDist = -Math.hypot(dx, dy, dz) * this.rewardDistWeight;
     const rewardCtrl = -sumSquares(action) * this.rewardControlWeight;
     return { reward: rewardDist + rewardCtrl, terminated: false, info: { reward_dist: rewardDist, reward_ctrl: rewardCtrl } };
+  }
+}
+
+export interface AntOptions extends ForwardOptions {
+  contactCostWeight?: number;
+  healthyReward?: number;
+  terminateWhenUnhealthy?: boolean;
+  /** Healthy while z (qpos[2]) lies in this closed range and the state is finite (v5: [0.2, 1]). */
+  healthyZRange?: Range;
+  /** Each cfrc_ext entry is clipped to this range, in the observation and the contact cost. */
+  contactForceRange?: Range;
+  /** Append clip(cfrc_ext[1:]) (13 bodies × 6) to the observation (v5 default true). */
+  includeCfrcExtInObservation?: boolean;
+}
+
+const ANT_DEFAULTS: Defaults<AntOptions> = {
+  frameSkip: 5,
+  resetNoiseScale: 0.1,
+  maxEpisodeSteps: 1000,
+  forwardRewardWeight: 1,
+  ctrlCostWeight: 0.5,
+  contactCostWeight: 5e-4,
+  healthyReward: 1,
+  terminateWhenUnhealthy: true,
+  healthyZRange: [0.2, 1],
+  contactForceRange: [-1, 1],
+  excludeCurrentPositionsFromObservation: true,
+  includeCfrcExtInObservation: true,
+};
+
+/**
+ * Ant-v5: obs qpos[2:] (13) ++ qvel (14) ++ clip(cfrc_ext[1:], ±1) (78) = 105; action 8 in [−1, 1];
+ * reward = x velocity of the torso frame + 1·[healthy] − 0.5|a|² − 5e-4·Σ clip(cfrc_ext)²;
+ * unhealthy (z outside [0.2, 1] or a non-finite state) terminates. Reset: qpos + U(−s, s),
+ * qvel + s·N(0, 1). The main body is the torso (v5's main_body = 1).
+ */
+export class AntEnv extends MujocoEnv {
+  readonly forwardRewardWeight: number;
+  readonly ctrlCostWeight: number;
+  readonly contactCostWeight: number;
+  readonly healthyReward: number;
+  readonly terminateWhenUnhealthy: boolean;
+  readonly healthyZRange: Range;
+  readonly contactForceRange: Range;
+  private readonly skip: number;
+  private readonly withForces: boolean;
+  private readonly nbody: number;
+
+  constructor(mj: MujocoModule, options: AntOptions = {}) {
+    const exclude = options.excludeCurrentPositionsFromObservation ?? ANT_DEFAULTS.excludeCurrentPositionsFromObservation;
+    const withForces = options.includeCfrcExtInObservation ?? ANT_DEFAULTS.includeCfrcExtInObservation;
+    let nbody = 0;
+    super(mj, 'Ant-v5', ANT_XML, (nq, nv) => nq + nv - (exclude ? 2 : 0) + (withForces ? 6 * (nbody - 1) : 0), ANT_DEFAULTS, options, (m) => {
+      nbody = m.nbody;
+    });
+    this.nbody = nbody;
+    this.skip = exclude ? 2 : 0;
+    this.withForces = withForces;
+    const id = this.id;
+    this.forwardRewardWeight = checkWeight(id, 'forwardRewardWeight', options.forwardRewardWeight ?? ANT_DEFAULTS.forwardRewardWeight);
+    this.ctrlCostWeight = checkWeight(id, 'ctrlCostWeight', options.ctrlCostWeight ?? ANT_DEFAULTS.ctrlCostWeight);
+    this.contactCostWeight = checkWeight(id, 'contactCostWeight', options.contactCostWeight ?? ANT_DEFAULTS.contactCostWeight);
+    this.healthyReward = checkWeight(id, 'healthyReward', options.healthyReward ?? ANT_DEFAULTS.healthyReward);
+    this.terminateWhenUnhealthy = options.terminateWhenUnhealthy ?? ANT_DEFAULTS.terminateWhenUnhealthy;
+    this.healthyZRange = checkRange(id, 'healthyZRange', options.healthyZRange ?? ANT_DEFAULTS.healthyZRange);
+    this.contactForceRange = checkRange(id, 'contactForceRange', options.contactForceRange ?? ANT_DEFAULTS.contactForceRange);
+  }
+
+  protected override resetModel(qpos: Float64Array, qvel: Float64Array): void {
+    const s = this.resetNoiseScale;
+    for (let i = 0; i < this.nq; i++) qpos[i] = this.initQpos[i]! + this.uniform(-s, s);
+    for (let i = 0; i < this.nv; i++) qvel[i] = this.initQvel[i]! + s * this.rng.normal();
+  }
+
+  /** The torso's frame position (x, y), as v5 reads data.body(main_body).xpos before stepping. */
+  protected override positionBefore(): Float64Array {
+    const x = this.live.data.xpos;
+    return Float64Array.of(x[3]!, x[4]!);
+  }
+
+  /** Inclusive bounds on z, as v5 writes them, and a finite state. */
+  isHealthy(): boolean {
+    const q = this.qpos;
+    const v = this.qvel;
+    for (let i = 0; i < q.length; i++) if (!Number.isFinite(q[i]!)) return false;
+    for (let i = 0; i < v.length; i++) if (!Number.isFinite(v[i]!)) return false;
+    return this.healthyZRange[0] <= q[2]! && q[2]! <= this.healthyZRange[1];
+  }
+
+  private clippedForce(x: number): number {
+    const [lo, hi] = this.contactForceRange;
+    return x < lo ? lo : x > hi ? hi : x;
+  }
+
+  protected observe(): Float64Array {
+    const base = positionsAndVelocities(this.qpos, this.qvel, this.skip, null);
+    if (!this.withForces) return base;
+    const f = this.live.data.cfrc_ext;
+    const o = new Float64Array(base.length + 6 * (this.nbody - 1));
+    o.set(base);
+    for (let i = 6; i < 6 * this.nbody; i++) o[base.length + i - 6] = this.clippedForce(f[i]!);
+    return o;
+  }
+
+  protected outcome(before: Float64Array, action: Float64Array): StepOutcome {
+    const x = this.live.data.xpos;
+    const xVelocity = (x[3]! - before[0]!) / this.dt;
+    const yVelocity = (x[4]! - before[1]!) / this.dt;
+    const healthy = this.isHealthy();
+    const forward = xVelocity * this.forwardRewardWeight;
+    const survive = healthy ? this.healthyReward : 0;
+    const ctrl = this.ctrlCostWeight * sumSquares(action);
+    const f = this.live.data.cfrc_ext;
+    let contact = 0;
+    for (let i = 0; i < 6 * this.nbody; i++) contact += this.clippedForce(f[i]!) ** 2;
+    contact *= this.contactCostWeight;
+    const q = this.qpos;
+    return {
+      reward: forward + survive - ctrl - contact,
+      terminated: !healthy && this.terminateWhenUnhealthy,
+      info: { x_position: q[0]!, y_position: q[1]!, distance_from_origin: Math.hypot(q[0]!, q[1]!), x_velocity: xVelocity, y_velocity: yVelocity, reward_forward: forward, reward_ctrl: -ctrl, reward_contact: -contact, reward_survive: survive },
+    };
   }
 }
