@@ -13,12 +13,21 @@ import { makeVecEnv } from '../src/rl/envs/vector.js';
 export interface EnvBenchCase {
   readonly env: string;
   readonly copies: number;
+  /**
+   * Warm-up before timing, in seconds (default: a fifth of the budget, at most 0.2 s). The MuJoCo
+   * envs need ~2 s: V8 compiles the 11 MB MuJoCo WebAssembly module with its baseline compiler
+   * first and tiers up to optimised code over the first seconds (measured: ~160 steps/s in the
+   * first second of Hopper, ~1 500–2 400 after).
+   */
+  readonly warmupSeconds?: number;
 }
 
 /** The cases `npm run bench -- --only envs` times. */
 export const ENV_BENCH_CASES: readonly EnvBenchCase[] = [
   { env: 'CartPole-v1', copies: 8 },
   { env: 'CartPole-v1', copies: 64 },
+  { env: 'Hopper-v5', copies: 1, warmupSeconds: 2 },
+  { env: 'Hopper-v5', copies: 8, warmupSeconds: 2 },
 ];
 
 export interface EnvBenchRow {
@@ -66,7 +75,7 @@ export async function benchEnv(c: EnvBenchCase, seconds = 1, reps = 3): Promise<
   }
   vec.reset(0);
   // Warm-up (JIT), then timed runs of a fixed share of the budget each.
-  const warmEnd = performance.now() + Math.min(200, seconds * 200);
+  const warmEnd = performance.now() + (c.warmupSeconds !== undefined ? c.warmupSeconds * 1000 : Math.min(200, seconds * 200));
   for (let k = 0; performance.now() < warmEnd; k++) vec.step(actions[k % pool]!);
   const rates: number[] = [];
   let steps = 0;
