@@ -23,7 +23,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { FimkitError } from '../src/core/errors.js';
+import { Rng } from '../src/core/rng.js';
 import { envSpec, makeEnv } from '../src/rl/envs/registry.js';
+import { makeVecEnv } from '../src/rl/envs/vector.js';
 import { MUJOCO_ENV_SPECS, makeMujocoEnv, mujocoUnavailableReason, type MujocoEnv, type MujocoEnvOptions } from '../src/rl/envs/mujoco/index.js';
 import { ANT_XML } from '../src/rl/envs/mujoco/assets/ant.js';
 import { HOPPER_XML } from '../src/rl/envs/mujoco/assets/hopper.js';
@@ -351,4 +353,37 @@ test('mujoco Reacher-v5: reset puts the goal in the disc of radius 0.2, arm near
   }
   assert.ok(maxR > 0.18, `goals cover the disc (max radius ${maxR})`);
   env.close();
+});
+
+test('mujoco: vectorised Hopper auto-resets fallen copies, seeded runs repeat bit for bit', { skip }, async () => {
+  const run = async (): Promise<{ obs: Float64Array[]; ends: number }> => {
+    const vec = await makeVecEnv('Hopper-v5', 3);
+    const rng = new Rng(5);
+    vec.reset(11);
+    const obs: Float64Array[] = [];
+    let ends = 0;
+    for (let t = 0; t < 120; t++) {
+      const a = new Float64Array(9);
+      for (let i = 0; i < 9; i++) a[i] = 2 * rng.uniform() - 1;
+      const r = vec.step(a);
+      obs.push(Float64Array.from(r.observations));
+      for (let i = 0; i < 3; i++) {
+        if (r.terminated[i]) {
+          ends++;
+          const fin = r.finalObservations[i]!;
+          // The fallen state: unhealthy z, angle or state (obs[0] = z, obs[1] = torso angle).
+          assert.ok(fin[0]! <= 0.7 || Math.abs(fin[1]!) >= 0.2 || fin.some((v) => Math.abs(v) >= 100), 'a terminated copy ended unhealthy');
+          // The row is already the next episode's first observation: z = 1.25 ± 0.005.
+          assert.ok(Math.abs(r.observations[11 * i]! - 1.25) <= 0.005);
+        }
+      }
+    }
+    vec.close();
+    return { obs, ends };
+  };
+  const a = await run();
+  const b = await run();
+  assert.ok(a.ends > 0, 'random actions topple Hopper within 120 steps');
+  assert.equal(a.ends, b.ends);
+  for (let t = 0; t < a.obs.length; t++) assert.deepEqual(a.obs[t], b.obs[t]);
 });
