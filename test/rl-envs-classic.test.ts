@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { FimkitError } from '../src/core/errors.js';
+import { Rng } from '../src/core/rng.js';
 import {
   AcrobotEnv,
   CartPoleEnv,
@@ -339,4 +340,35 @@ test('vector: Pendulum truncates every copy at 200 steps with bootstrap informat
   throwsCode(() => vec.step(Int32Array.from([0, 0])), 'SHAPE', /Float64Array/);
   throwsCode(() => vec.step(Float64Array.from([0.5])), 'SHAPE', /2 action values/);
   throwsCode(() => vec.step(Float64Array.from([0.5, 9])), 'INVALID_ARGUMENT', /copy 1/);
+});
+
+test('vector: seeded runs are bit-for-bit reproducible across auto-resets; copy i is the env seeded with seed + i', async () => {
+  const run = async (): Promise<number[]> => {
+    const vec = await makeVecEnv('Acrobot-v1', 3);
+    const out = Array.from(vec.reset(42));
+    const rng = new Rng(1);
+    for (let t = 0; t < 1100; t++) {
+      const r = vec.step(Int32Array.from({ length: 3 }, () => rng.int(3)));
+      out.push(...r.observations, ...r.rewards, ...r.terminated, ...r.truncated);
+    }
+    return out;
+  };
+  const a = await run();
+  assert.deepEqual(await run(), a);
+  // Copy 2 replayed alone: seeded 44, reset unseeded whenever its episode ends.
+  const vec = await makeVecEnv('CartPole-v1', 3);
+  const single = new CartPoleEnv();
+  let obs = vec.reset(42);
+  let solo = single.reset(44).observation;
+  const rng = new Rng(2);
+  let ends = 0;
+  for (let t = 0; t < 300; t++) {
+    assert.deepEqual(obs.subarray(8, 12), solo, `step ${t}`);
+    const acts = Int32Array.from({ length: 3 }, () => rng.int(2));
+    const r = vec.step(acts);
+    const s = single.step(acts[2]!);
+    solo = s.terminated || s.truncated ? (ends++, single.reset().observation) : s.observation;
+    obs = r.observations;
+  }
+  assert.ok(ends >= 5, `episodes ended: ${ends}`);
 });
