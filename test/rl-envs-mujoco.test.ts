@@ -313,6 +313,15 @@ test('mujoco: bad input gets named errors', { skip }, async () => {
   throwsCode(() => env.step(Float64Array.of(0, NaN, 0)), 'NON_FINITE');
   throwsCode(() => env.setState(new Float64Array(5)), 'SHAPE');
   throwsCode(() => env.setState(new Float64Array(13).fill(NaN)), 'NON_FINITE');
+  // A diverged simulation (here a velocity of 1e12, beyond MuJoCo's 1e10 bound) stops with a
+  // named error, where MuJoCo by default would silently reset the episode to its start.
+  const blown = env.getState();
+  blown[8] = 1e12;
+  env.setState(blown);
+  throwsCode(() => env.step(new Float64Array(3)), 'NON_FINITE', /diverged/);
+  throwsCode(() => env.step(new Float64Array(3)), 'INVALID_ARGUMENT', /ended/);
+  env.reset(0);
+  assert.equal(env.step(new Float64Array(3)).terminated, false);
   env.close();
   throwsCode(() => env.reset(0), 'INVALID_ARGUMENT', /closed/);
   await assert.rejects(makeMujocoEnv('Hopper-v5', { frameSkip: 0 }), (e: unknown) => e instanceof FimkitError && e.code === 'INVALID_ARGUMENT');

@@ -8,7 +8,7 @@ import { fail } from '../../../core/errors.js';
 import { Rng } from '../../../core/rng.js';
 import { boxSpace, checkAction } from '../spaces.js';
 import type { Action, Env, ResetResult, Space, StepResult } from '../types.js';
-import { compileModel, type MjDataLike, type MjModelLike, type MujocoModule } from './wasm.js';
+import { MJ_DSBL_AUTORESET, MJ_MAXVAL, compileModel, type MjDataLike, type MjModelLike, type MujocoModule } from './wasm.js';
 
 /** Options every MuJoCo env takes (Gymnasium's constructor arguments of the same names). */
 export interface MujocoCommonOptions {
@@ -81,6 +81,11 @@ export abstract class MujocoEnv implements Env {
     }
     if (options.xml !== undefined && typeof options.xml !== 'string') fail('INVALID_ARGUMENT', `${id}: xml must be an MJCF string`);
     const model = compileModel(mj, options.xml ?? xml, id);
+    // Where the state goes bad (NaN, or beyond 1e10), MuJoCo by default resets the data to the
+    // model's initial state and goes on, printing a warning: an episode would silently jump back
+    // to its start. With that reset disabled the bad values stay, and step() stops with a named
+    // error instead. Nothing else changes: the reset only ever acts on such states.
+    model.opt.disableflags = model.opt.disableflags | MJ_DSBL_AUTORESET;
     this.model = model;
     this.data = new mj.MjData(model);
     onModel?.(model);
@@ -174,7 +179,12 @@ export abstract class MujocoEnv implements Env {
     data.ctrl.set(a);
     for (let k = 0; k < this.frameSkip; k++) this.mj.mj_step(model, data);
     this.mj.mj_rnePostConstraint(model, data);
-    this.checkFinite();
+    try {
+      this.checkFinite();
+    } catch (e) {
+      this.ended = true;
+      throw e;
+    }
     const { reward, terminated, info } = this.outcome(before, a);
     this.elapsedSteps++;
     const truncated = this.maxEpisodeSteps !== null && this.elapsedSteps >= this.maxEpisodeSteps;
@@ -182,13 +192,17 @@ export abstract class MujocoEnv implements Env {
     return { observation: this.observe(), reward, terminated, truncated, info };
   }
 
-  /** A simulation that blew up (NaN/Inf state) stops with a named error instead of returning garbage. */
+  /**
+   * A simulation that blew up stops with a named error instead of returning garbage: MuJoCo's own
+   * test (mj_checkPos/Vel), a NaN or an entry beyond 1e10 in qpos or qvel.
+   */
   private checkFinite(): void {
     const { data } = this.live;
+    const bad = (x: number): boolean => !(Math.abs(x) <= MJ_MAXVAL);
     const q = data.qpos;
     const v = data.qvel;
-    for (let i = 0; i < q.length; i++) if (!Number.isFinite(q[i]!)) fail('NON_FINITE', `${this.id}: the simulation diverged (qpos[${i}] = ${q[i]}) at episode step ${this.elapsedSteps + 1}`);
-    for (let i = 0; i < v.length; i++) if (!Number.isFinite(v[i]!)) fail('NON_FINITE', `${this.id}: the simulation diverged (qvel[${i}] = ${v[i]}) at episode step ${this.elapsedSteps + 1}`);
+    for (let i = 0; i < q.length; i++) if (bad(q[i]!)) fail('NON_FINITE', `${this.id}: the simulation diverged (qpos[${i}] = ${q[i]}) at episode step ${this.elapsedSteps + 1}; reset() to start over`);
+    for (let i = 0; i < v.length; i++) if (bad(v[i]!)) fail('NON_FINITE', `${this.id}: the simulation diverged (qvel[${i}] = ${v[i]}) at episode step ${this.elapsedSteps + 1}; reset() to start over`);
   }
 
   /** qpos ++ qvel ++ [time]. */

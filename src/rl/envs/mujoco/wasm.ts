@@ -13,7 +13,13 @@ type HeapF64 = Float64Array;
 export interface MjOptionLike {
   timestep: number;
   integrator: number;
+  disableflags: number;
 }
+
+/** mjtDisableBit.mjDSBL_AUTORESET: MuJoCo's silent reset of a simulation that went bad. */
+export const MJ_DSBL_AUTORESET = 1 << 16;
+/** MuJoCo's mjMAXVAL: a qpos/qvel/qacc entry beyond it counts as diverged (mj_checkPos and co.). */
+export const MJ_MAXVAL = 1e10;
 
 export interface MjModelLike {
   readonly nq: number;
