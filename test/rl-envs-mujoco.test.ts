@@ -396,3 +396,23 @@ test('mujoco: vectorised Hopper auto-resets fallen copies, seeded runs repeat bi
   assert.equal(a.ends, b.ends);
   for (let t = 0; t < a.obs.length; t++) assert.deepEqual(a.obs[t], b.obs[t]);
 });
+
+test('mujoco: without the optional package, make() rejects with a named BACKEND error', () => {
+  // A module-resolution hook makes 'mujoco-js' unresolvable, as on an install without it.
+  const code = `
+    import { register } from 'node:module';
+    const hook = "export async function resolve(s, c, next) { if (s === 'mujoco-js') throw new Error(\\"Cannot find package 'mujoco-js'\\"); return next(s, c); }";
+    register('data:text/javascript,' + encodeURIComponent(hook));
+    const { makeEnv } = await import('./dist/src/rl/envs/registry.js');
+    const { mujocoUnavailableReason } = await import('./dist/src/rl/envs/mujoco/index.js');
+    try { await makeEnv('Hopper-v5'); console.log('LOADED'); }
+    catch (e) { console.log(e.name, e.code, e.message); }
+    console.log('reason:', await mujocoUnavailableReason());
+    const cp = await makeEnv('CartPole-v1');
+    console.log('classic ok', cp.reset(0).observation.length);`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^FimkitError BACKEND MuJoCo environments are unavailable: the optional package mujoco-js is not installed/m);
+  assert.match(r.stdout, /^reason: MuJoCo environments are unavailable/m);
+  assert.match(r.stdout, /^classic ok 4$/m);
+});
