@@ -19,6 +19,7 @@ export {
   AntEnv,
   HalfCheetahEnv,
   HopperEnv,
+  HumanoidEnv,
   InvertedDoublePendulumEnv,
   InvertedPendulumEnv,
   MUJOCO_ENV_SPECS,

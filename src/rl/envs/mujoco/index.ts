@@ -8,6 +8,7 @@ import {
   AntEnv,
   HalfCheetahEnv,
   HopperEnv,
+  HumanoidEnv,
   InvertedDoublePendulumEnv,
   InvertedPendulumEnv,
   ReacherEnv,
@@ -18,6 +19,7 @@ import {
   type ForwardOptions,
   type HealthyOptions,
   type HopperOptions,
+  type HumanoidOptions,
   type ReacherOptions,
 } from './locomotion.js';
 import type { MujocoCommonOptions } from './env.js';
@@ -38,6 +40,7 @@ export interface MujocoEnvOptions {
   'InvertedDoublePendulum-v5': DoublePendulumOptions;
   'Reacher-v5': ReacherOptions;
   'Ant-v5': AntOptions;
+  'Humanoid-v5': HumanoidOptions;
 }
 
 const CONSTRUCTORS: { [K in keyof MujocoEnvOptions]: (mj: MujocoModule, o: MujocoEnvOptions[K]) => MujocoEnv } = {
@@ -49,6 +52,7 @@ const CONSTRUCTORS: { [K in keyof MujocoEnvOptions]: (mj: MujocoModule, o: Mujoc
   'InvertedDoublePendulum-v5': (mj, o) => new InvertedDoublePendulumEnv(mj, o),
   'Reacher-v5': (mj, o) => new ReacherEnv(mj, o),
   'Ant-v5': (mj, o) => new AntEnv(mj, o),
+  'Humanoid-v5': (mj, o) => new HumanoidEnv(mj, o),
 };
 
 /** Makes a MuJoCo env with non-default options (the registry's make() uses the v5 defaults). */
@@ -70,4 +74,5 @@ export const MUJOCO_ENV_SPECS: readonly EnvSpec[] = [
   spec('InvertedDoublePendulum-v5'),
   spec('Reacher-v5', 50),
   spec('Ant-v5'),
+  spec('Humanoid-v5'),
 ];

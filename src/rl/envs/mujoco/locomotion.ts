@@ -7,6 +7,7 @@ import type { MjModelLike, MujocoModule } from './wasm.js';
 import { ANT_XML } from './assets/ant.js';
 import { HALF_CHEETAH_XML } from './assets/half-cheetah.js';
 import { HOPPER_XML } from './assets/hopper.js';
+import { HUMANOID_XML } from './assets/humanoid.js';
 import { INVERTED_DOUBLE_PENDULUM_XML } from './assets/inverted-double-pendulum.js';
 import { INVERTED_PENDULUM_XML } from './assets/inverted-pendulum.js';
 import { REACHER_XML } from './assets/reacher.js';
@@ -529,6 +530,149 @@ export class AntEnv extends MujocoEnv {
       reward: forward + survive - ctrl - contact,
       terminated: !healthy && this.terminateWhenUnhealthy,
       info: { x_position: q[0]!, y_position: q[1]!, distance_from_origin: Math.hypot(q[0]!, q[1]!), x_velocity: xVelocity, y_velocity: yVelocity, reward_forward: forward, reward_ctrl: -ctrl, reward_contact: -contact, reward_survive: survive },
+    };
+  }
+}
+
+export interface HumanoidOptions extends ForwardOptions {
+  contactCostWeight?: number;
+  /** The contact cost is clipped to this range (v5: (−∞, 10)). */
+  contactCostRange?: Range;
+  healthyReward?: number;
+  terminateWhenUnhealthy?: boolean;
+  /** Healthy while z (qpos[2]) lies strictly inside this range (v5: (1, 2)). */
+  healthyZRange?: Range;
+  includeCinertInObservation?: boolean;
+  includeCvelInObservation?: boolean;
+  includeQfrcActuatorInObservation?: boolean;
+  includeCfrcExtInObservation?: boolean;
+}
+
+const HUMANOID_DEFAULTS: Defaults<HumanoidOptions> = {
+  frameSkip: 5,
+  resetNoiseScale: 1e-2,
+  maxEpisodeSteps: 1000,
+  forwardRewardWeight: 1.25,
+  ctrlCostWeight: 0.1,
+  contactCostWeight: 5e-7,
+  contactCostRange: [-Infinity, 10],
+  healthyReward: 5,
+  terminateWhenUnhealthy: true,
+  healthyZRange: [1, 2],
+  excludeCurrentPositionsFromObservation: true,
+  includeCinertInObservation: true,
+  includeCvelInObservation: true,
+  includeQfrcActuatorInObservation: true,
+  includeCfrcExtInObservation: true,
+};
+
+/**
+ * Humanoid-v5: obs qpos[2:] (22) ++ qvel (23) ++ cinert[1:] (13 × 10) ++ cvel[1:] (13 × 6) ++
+ * qfrc_actuator[6:] (17) ++ cfrc_ext[1:] (13 × 6) = 348; action 17 in [−0.4, 0.4]; reward =
+ * 1.25 · x velocity of the centre of mass + 5·[healthy] − 0.1|ctrl|² − clip(5e-7 Σ cfrc_ext², ≤ 10);
+ * unhealthy (z ∉ (1, 2)) terminates. Reset: qpos and qvel + U(±0.01).
+ */
+export class HumanoidEnv extends MujocoEnv {
+  readonly forwardRewardWeight: number;
+  readonly ctrlCostWeight: number;
+  readonly contactCostWeight: number;
+  readonly contactCostRange: Range;
+  readonly healthyReward: number;
+  readonly terminateWhenUnhealthy: boolean;
+  readonly healthyZRange: Range;
+  private readonly skip: number;
+  private readonly parts: { cinert: boolean; cvel: boolean; qfrc: boolean; cfrc: boolean };
+  private readonly nbody: number;
+  private readonly bodyMass: Float64Array;
+  private readonly totalMass: number;
+
+  constructor(mj: MujocoModule, options: HumanoidOptions = {}) {
+    const d = HUMANOID_DEFAULTS;
+    const exclude = options.excludeCurrentPositionsFromObservation ?? d.excludeCurrentPositionsFromObservation;
+    const parts = {
+      cinert: options.includeCinertInObservation ?? d.includeCinertInObservation,
+      cvel: options.includeCvelInObservation ?? d.includeCvelInObservation,
+      qfrc: options.includeQfrcActuatorInObservation ?? d.includeQfrcActuatorInObservation,
+      cfrc: options.includeCfrcExtInObservation ?? d.includeCfrcExtInObservation,
+    };
+    let nbody = 0;
+    super(
+      mj,
+      'Humanoid-v5',
+      HUMANOID_XML,
+      (nq, nv) => nq + nv - (exclude ? 2 : 0) + (nbody - 1) * ((parts.cinert ? 10 : 0) + (parts.cvel ? 6 : 0) + (parts.cfrc ? 6 : 0)) + (parts.qfrc ? nv - 6 : 0),
+      d,
+      options,
+      (m) => {
+        nbody = m.nbody;
+      },
+    );
+    this.nbody = nbody;
+    this.skip = exclude ? 2 : 0;
+    this.parts = parts;
+    const id = this.id;
+    this.forwardRewardWeight = checkWeight(id, 'forwardRewardWeight', options.forwardRewardWeight ?? d.forwardRewardWeight);
+    this.ctrlCostWeight = checkWeight(id, 'ctrlCostWeight', options.ctrlCostWeight ?? d.ctrlCostWeight);
+    this.contactCostWeight = checkWeight(id, 'contactCostWeight', options.contactCostWeight ?? d.contactCostWeight);
+    this.contactCostRange = checkRange(id, 'contactCostRange', options.contactCostRange ?? d.contactCostRange);
+    this.healthyReward = checkWeight(id, 'healthyReward', options.healthyReward ?? d.healthyReward);
+    this.terminateWhenUnhealthy = options.terminateWhenUnhealthy ?? d.terminateWhenUnhealthy;
+    this.healthyZRange = checkRange(id, 'healthyZRange', options.healthyZRange ?? d.healthyZRange);
+    this.bodyMass = Float64Array.from(this.mjModel.body_mass);
+    let total = 0;
+    for (let b = 0; b < this.nbody; b++) total += this.bodyMass[b]!;
+    this.totalMass = total;
+  }
+
+  /** The (x, y) of the centre of mass: Σ mass·xipos / Σ mass over all bodies. */
+  protected override positionBefore(): Float64Array {
+    const xi = this.live.data.xipos;
+    let x = 0;
+    let y = 0;
+    for (let b = 0; b < this.nbody; b++) {
+      x += this.bodyMass[b]! * xi[3 * b]!;
+      y += this.bodyMass[b]! * xi[3 * b + 1]!;
+    }
+    return Float64Array.of(x / this.totalMass, y / this.totalMass);
+  }
+
+  isHealthy(): boolean {
+    const z = this.qpos[2]!;
+    return this.healthyZRange[0] < z && z < this.healthyZRange[1];
+  }
+
+  protected observe(): Float64Array {
+    const data = this.live.data;
+    const chunks: Float64Array[] = [positionsAndVelocities(this.qpos, this.qvel, this.skip, null)];
+    if (this.parts.cinert) chunks.push(Float64Array.from(data.cinert.subarray(10)));
+    if (this.parts.cvel) chunks.push(Float64Array.from(data.cvel.subarray(6)));
+    if (this.parts.qfrc) chunks.push(Float64Array.from(data.qfrc_actuator.subarray(6)));
+    if (this.parts.cfrc) chunks.push(Float64Array.from(data.cfrc_ext.subarray(6)));
+    const o = new Float64Array(chunks.reduce((n, c) => n + c.length, 0));
+    let off = 0;
+    for (const c of chunks) {
+      o.set(c, off);
+      off += c.length;
+    }
+    return o;
+  }
+
+  protected outcome(before: Float64Array): StepOutcome {
+    const after = this.positionBefore();
+    const xVelocity = (after[0]! - before[0]!) / this.dt;
+    const yVelocity = (after[1]! - before[1]!) / this.dt;
+    const healthy = this.isHealthy();
+    const forward = this.forwardRewardWeight * xVelocity;
+    const survive = healthy ? this.healthyReward : 0;
+    // v5 charges the control actually written to the simulator (data.ctrl, equal to the action).
+    const ctrl = this.ctrlCostWeight * sumSquares(this.live.data.ctrl);
+    let contact = this.contactCostWeight * sumSquares(this.live.data.cfrc_ext);
+    contact = Math.min(Math.max(contact, this.contactCostRange[0]), this.contactCostRange[1]);
+    const q = this.qpos;
+    return {
+      reward: forward + survive - ctrl - contact,
+      terminated: !healthy && this.terminateWhenUnhealthy,
+      info: { x_position: q[0]!, y_position: q[1]!, distance_from_origin: Math.hypot(q[0]!, q[1]!), x_velocity: xVelocity, y_velocity: yVelocity, reward_survive: survive, reward_forward: forward, reward_ctrl: -ctrl, reward_contact: -contact },
     };
   }
 }

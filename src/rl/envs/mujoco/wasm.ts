@@ -50,6 +50,10 @@ export interface MjDataLike {
   readonly ctrl: HeapF64;
   readonly act: HeapF64;
   readonly xpos: HeapF64;
+  readonly xipos: HeapF64;
+  readonly cinert: HeapF64;
+  readonly cvel: HeapF64;
+  readonly qfrc_actuator: HeapF64;
   readonly site_xpos: HeapF64;
   readonly qfrc_constraint: HeapF64;
   readonly cfrc_ext: HeapF64;
