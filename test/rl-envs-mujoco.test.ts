@@ -31,9 +31,10 @@ import { MUJOCO_ENV_SPECS, makeMujocoEnv, mujocoUnavailableReason, type MujocoEn
 import { ANT_XML } from '../src/rl/envs/mujoco/assets/ant.js';
 import { HOPPER_XML } from '../src/rl/envs/mujoco/assets/hopper.js';
 import { HUMANOID_XML } from '../src/rl/envs/mujoco/assets/humanoid.js';
+import { PUSHER_XML } from '../src/rl/envs/mujoco/assets/pusher.js';
 
 /** The models with a contact margin (see the header), whose variants the fixtures also replay. */
-const MARGIN_XML: Record<string, string> = { 'Hopper-v5': HOPPER_XML, 'Ant-v5': ANT_XML, 'Humanoid-v5': HUMANOID_XML };
+const MARGIN_XML: Record<string, string> = { 'Hopper-v5': HOPPER_XML, 'Ant-v5': ANT_XML, 'Humanoid-v5': HUMANOID_XML, 'Pusher-v5': PUSHER_XML };
 
 const unavailable = await mujocoUnavailableReason();
 const skip = unavailable ?? false;
@@ -91,10 +92,11 @@ const FILES: Record<string, string> = {
   'Reacher-v5': 'reacher',
   'Ant-v5': 'ant',
   'Humanoid-v5': 'humanoid',
+  'Pusher-v5': 'pusher',
 };
 
 /** Gymnasium's registered TimeLimits. */
-const LIMITS: Record<string, number> = { 'Reacher-v5': 50 };
+const LIMITS: Record<string, number> = { 'Reacher-v5': 50, 'Pusher-v5': 100 };
 
 function fixture(id: string): Fixture {
   return JSON.parse(readFileSync(`test/fixtures/rl/mujoco-${FILES[id]}.json`, 'utf8')) as Fixture;
@@ -273,10 +275,11 @@ for (const id of Object.keys(FILES)) {
             : `${res.beforeSteps}/${r.actions.length} steps within ${fmt(plan.before)} (max ${res.maxBefore.toExponential(2)})`) +
           `; fimkit XML vs Gymnasium's bundled XML (same MuJoCo): ${r.bundled_xml.max_abs_obs_diff ?? 'n/a'}`,
       );
-      // Every recorded step was compared, except after contact in the stock margin models
-      // (whose first contact comes early: Hopper's foot after ~9 steps, Ant's legs after 1).
-      assert.ok(res.beforeSteps >= 1, `${id}/${r.name}: no step compared before contact`);
+      // Every recorded step was compared, except after contact in the stock margin models, whose
+      // first contact comes early (Hopper's foot after ~9 steps, Humanoid's after 9, Ant's legs
+      // after 1; Pusher's object rests on the table within the margin from the start).
       if (plan.after !== null || !plan.splitAtContact) assert.equal(res.beforeSteps + res.afterSteps, r.observations.length);
+      else if (id !== 'Pusher-v5') assert.ok(res.beforeSteps >= 1, `${id}/${r.name}: no step compared before contact`);
       if (plan.after !== null) assert.ok(res.afterSteps > 0, `${id}/${r.name}: the contact phase was not reached`);
       // Gymnasium's bundled model and fimkit's XML agree under the same MuJoCo (recorded by the generator).
       if (r.bundled_xml.steps_compared > 0) assert.ok(r.bundled_xml.max_abs_obs_diff! < 1e-9, `${id}/${r.name}: written model differs from the bundled one by ${r.bundled_xml.max_abs_obs_diff}`);
@@ -469,4 +472,26 @@ test('mujoco: without the optional package, make() rejects with a named BACKEND 
   assert.match(r.stdout, /^FimkitError BACKEND MuJoCo environments are unavailable: the optional package mujoco-js is not installed/m);
   assert.match(r.stdout, /^reason: MuJoCo environments are unavailable/m);
   assert.match(r.stdout, /^classic ok 4$/m);
+});
+
+test('mujoco Pusher-v5: reset places the object 0.17+ from the goal in its box, arm at rest pose', { skip }, async () => {
+  const env = await makeMujocoEnv('Pusher-v5');
+  for (let k = 0; k < 200; k++) {
+    const o = env.reset(k).observation;
+    const s = env.getState();
+    // qpos: 7 arm joints at 0, object (x, y) ∈ [−0.3, 0) × [−0.2, 0.2) with norm > 0.17, goal 0.
+    for (let i = 0; i < 7; i++) assert.equal(s[i], 0);
+    assert.ok(s[7]! >= -0.3 && s[7]! < 0 && s[8]! >= -0.2 && s[8]! < 0.2);
+    assert.ok(Math.hypot(s[7]!, s[8]!) > 0.17);
+    assert.equal(s[9], 0);
+    assert.equal(s[10], 0);
+    for (let i = 11; i < 18; i++) assert.ok(Math.abs(s[i]!) <= 0.005);
+    for (let i = 18; i < 22; i++) assert.equal(s[i], 0);
+    // The goal body sits at its frame (0.45, −0.05, −0.323); the object's frame moves with its
+    // slides, whose order is y then x: x = 0.45 + qpos[8], y = −0.05 + qpos[7].
+    close(o[20]!, 0.45, 1e-12, 'goal x');
+    close(o[17]!, 0.45 + s[8]!, 1e-12, 'object x');
+    close(o[18]!, -0.05 + s[7]!, 1e-12, 'object y');
+  }
+  env.close();
 });

@@ -24,6 +24,7 @@ export {
   InvertedPendulumEnv,
   MUJOCO_ENV_SPECS,
   MujocoEnv,
+  PusherEnv,
   ReacherEnv,
   SwimmerEnv,
   Walker2dEnv,

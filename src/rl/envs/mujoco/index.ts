@@ -11,6 +11,7 @@ import {
   HumanoidEnv,
   InvertedDoublePendulumEnv,
   InvertedPendulumEnv,
+  PusherEnv,
   ReacherEnv,
   SwimmerEnv,
   Walker2dEnv,
@@ -20,6 +21,7 @@ import {
   type HealthyOptions,
   type HopperOptions,
   type HumanoidOptions,
+  type PusherOptions,
   type ReacherOptions,
 } from './locomotion.js';
 import type { MujocoCommonOptions } from './env.js';
@@ -41,6 +43,7 @@ export interface MujocoEnvOptions {
   'Reacher-v5': ReacherOptions;
   'Ant-v5': AntOptions;
   'Humanoid-v5': HumanoidOptions;
+  'Pusher-v5': PusherOptions;
 }
 
 const CONSTRUCTORS: { [K in keyof MujocoEnvOptions]: (mj: MujocoModule, o: MujocoEnvOptions[K]) => MujocoEnv } = {
@@ -53,6 +56,7 @@ const CONSTRUCTORS: { [K in keyof MujocoEnvOptions]: (mj: MujocoModule, o: Mujoc
   'Reacher-v5': (mj, o) => new ReacherEnv(mj, o),
   'Ant-v5': (mj, o) => new AntEnv(mj, o),
   'Humanoid-v5': (mj, o) => new HumanoidEnv(mj, o),
+  'Pusher-v5': (mj, o) => new PusherEnv(mj, o),
 };
 
 /** Makes a MuJoCo env with non-default options (the registry's make() uses the v5 defaults). */
@@ -75,4 +79,5 @@ export const MUJOCO_ENV_SPECS: readonly EnvSpec[] = [
   spec('Reacher-v5', 50),
   spec('Ant-v5'),
   spec('Humanoid-v5'),
+  spec('Pusher-v5', 100),
 ];

@@ -10,6 +10,7 @@ import { HOPPER_XML } from './assets/hopper.js';
 import { HUMANOID_XML } from './assets/humanoid.js';
 import { INVERTED_DOUBLE_PENDULUM_XML } from './assets/inverted-double-pendulum.js';
 import { INVERTED_PENDULUM_XML } from './assets/inverted-pendulum.js';
+import { PUSHER_XML } from './assets/pusher.js';
 import { REACHER_XML } from './assets/reacher.js';
 import { SWIMMER_XML } from './assets/swimmer.js';
 import { WALKER2D_XML } from './assets/walker2d.js';
@@ -674,5 +675,92 @@ export class HumanoidEnv extends MujocoEnv {
       terminated: !healthy && this.terminateWhenUnhealthy,
       info: { x_position: q[0]!, y_position: q[1]!, distance_from_origin: Math.hypot(q[0]!, q[1]!), x_velocity: xVelocity, y_velocity: yVelocity, reward_survive: survive, reward_forward: forward, reward_ctrl: -ctrl, reward_contact: -contact },
     };
+  }
+}
+
+export interface PusherOptions extends MujocoCommonOptions {
+  rewardNearWeight?: number;
+  rewardDistWeight?: number;
+  rewardControlWeight?: number;
+}
+
+const PUSHER_DEFAULTS: Defaults<PusherOptions> = { frameSkip: 5, resetNoiseScale: 0, maxEpisodeSteps: 100, rewardNearWeight: 0.5, rewardDistWeight: 1, rewardControlWeight: 0.1 };
+
+/**
+ * Pusher-v5: obs qpos[:7] ++ qvel[:7] ++ tips_arm, object and goal positions (3 each) = 23;
+ * action 7 in [−2, 2]; reward −0.5|object − tips| − |object − goal| − 0.1|a|²; TimeLimit 100,
+ * never terminates. Reset: the arm at qpos0, the goal at the origin of its slides, the object
+ * at x ∈ U(−0.3, 0), y ∈ U(−0.2, 0.2) redrawn until farther than 0.17 from the goal; arm
+ * velocities U(±0.005), object and goal at rest (v5 draws these ranges as constants, so
+ * resetNoiseScale does not enter).
+ */
+export class PusherEnv extends MujocoEnv {
+  readonly rewardNearWeight: number;
+  readonly rewardDistWeight: number;
+  readonly rewardControlWeight: number;
+  private readonly tips: number;
+  private readonly object: number;
+  private readonly goal: number;
+  constructor(mj: MujocoModule, options: PusherOptions = {}) {
+    super(mj, 'Pusher-v5', PUSHER_XML, () => 23, PUSHER_DEFAULTS, options);
+    const id = this.id;
+    this.rewardNearWeight = checkWeight(id, 'rewardNearWeight', options.rewardNearWeight ?? PUSHER_DEFAULTS.rewardNearWeight);
+    this.rewardDistWeight = checkWeight(id, 'rewardDistWeight', options.rewardDistWeight ?? PUSHER_DEFAULTS.rewardDistWeight);
+    this.rewardControlWeight = checkWeight(id, 'rewardControlWeight', options.rewardControlWeight ?? PUSHER_DEFAULTS.rewardControlWeight);
+    const m = this.mjModel;
+    this.tips = mj.mj_name2id(m, MJ_OBJ_BODY, 'tips_arm');
+    this.object = mj.mj_name2id(m, MJ_OBJ_BODY, 'object');
+    this.goal = mj.mj_name2id(m, MJ_OBJ_BODY, 'goal');
+    if (this.tips < 0 || this.object < 0 || this.goal < 0) fail('MODEL_FORMAT', `${id}: the model needs bodies named 'tips_arm', 'object' and 'goal'`);
+  }
+
+  protected override resetModel(qpos: Float64Array, qvel: Float64Array): void {
+    qpos.set(this.initQpos);
+    // Rejection sampling: the object must start more than 0.17 from the goal (accepted with
+    // probability ≈ 0.71 per draw); bounded, as every search loop here is.
+    let cx = 0;
+    let cy = 0;
+    for (let k = 0; ; k++) {
+      if (k === 1000) fail('INVALID_ARGUMENT', `${this.id}: object placement did not accept in 1000 draws`);
+      cx = this.uniform(-0.3, 0);
+      cy = this.uniform(-0.2, 0.2);
+      if (Math.hypot(cx, cy) > 0.17) break;
+    }
+    const n = this.nq;
+    qpos[n - 4] = cx;
+    qpos[n - 3] = cy;
+    qpos[n - 2] = 0;
+    qpos[n - 1] = 0;
+    for (let i = 0; i < this.nv; i++) qvel[i] = this.initQvel[i]! + this.uniform(-0.005, 0.005);
+    for (let i = this.nv - 4; i < this.nv; i++) qvel[i] = 0;
+  }
+
+  private com(body: number): [number, number, number] {
+    const x = this.live.data.xpos;
+    return [x[3 * body]!, x[3 * body + 1]!, x[3 * body + 2]!];
+  }
+
+  protected observe(): Float64Array {
+    const q = this.qpos;
+    const v = this.qvel;
+    const o = new Float64Array(23);
+    for (let i = 0; i < 7; i++) {
+      o[i] = q[i]!;
+      o[7 + i] = v[i]!;
+    }
+    o.set(this.com(this.tips), 14);
+    o.set(this.com(this.object), 17);
+    o.set(this.com(this.goal), 20);
+    return o;
+  }
+
+  protected outcome(_before: Float64Array, action: Float64Array): StepOutcome {
+    const [ox, oy, oz] = this.com(this.object);
+    const [tx, ty, tz] = this.com(this.tips);
+    const [gx, gy, gz] = this.com(this.goal);
+    const near = -Math.hypot(ox - tx, oy - ty, oz - tz) * this.rewardNearWeight;
+    const dist = -Math.hypot(ox - gx, oy - gy, oz - gz) * this.rewardDistWeight;
+    const ctrl = -sumSquares(action) * this.rewardControlWeight;
+    return { reward: dist + ctrl + near, terminated: false, info: { reward_dist: dist, reward_ctrl: ctrl, reward_near: near } };
   }
 }
