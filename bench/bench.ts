@@ -8,6 +8,8 @@
  *   4. the memory check (bench/fisher-stream.ts): the exact diagonal over 60 000 inputs against a
  *      gradient pass, in separate processes;
  *   5. RL environments (bench/rl-envs.ts): raw vectorised env steps/s.
+ *   6. RL training (bench/rl-train.ts): SMAC's and the other updates as a ratio to A2C's; PPO
+ *      CartPole 100k steps wall time.
  * Prints everything and writes JSON files (atomically) under the output folder: gemm-step.json,
  * fisher.json, fisher-stream.json, rl-envs.json. Not a test: the targets are reported, never enforced. --quick
  * is a smoke run of about a minute.
@@ -20,8 +22,9 @@ import { benchStep, type StepRow } from './step.js';
 import { fisherOptionsFromArgs, runFisherBench } from './fisher.js';
 import { runStreamMemory } from './fisher-stream.js';
 import { runEnvBench } from './rl-envs.js';
+import { runRlTrainBench } from './rl-train.js';
 
-const PARTS = ['gemm', 'step', 'fisher', 'memory', 'envs'] as const;
+const PARTS = ['gemm', 'step', 'fisher', 'memory', 'envs', 'rl'] as const;
 type Part = (typeof PARTS)[number];
 
 /** Takes `--name value` out of args (so the rest can go to the Fisher flags). */
@@ -85,6 +88,7 @@ async function main(argv: string[]): Promise<void> {
   }
 
   if (only.has('envs')) await runEnvBench({ quick, json: `${outDir}/rl-envs.json` });
+  if (only.has('rl')) await runRlTrainBench({ quick, json: `${outDir}/rl-train.json` });
   console.log(`\nbench finished in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
 }
 
