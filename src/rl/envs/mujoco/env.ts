@@ -58,8 +58,10 @@ export abstract class MujocoEnv implements Env {
   private started = false;
   private ended = false;
 
-  /** obsDim(nq, nv): the observation length for the compiled model's sizes. */
-  /** `onModel`, where given, sees the compiled model before obsDim is asked (Ant counts its bodies). */
+  /**
+   * `obsDim(nq, nv)` gives the observation length for the compiled model's sizes; `onModel`,
+   * where given, sees the compiled model before obsDim is asked (Ant and Humanoid count bodies).
+   */
   constructor(
     mj: MujocoModule,
     id: string,
