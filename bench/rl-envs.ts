@@ -14,10 +14,11 @@ export interface EnvBenchCase {
   readonly env: string;
   readonly copies: number;
   /**
-   * Warm-up before timing, in seconds (default: a fifth of the budget, at most 0.2 s). The MuJoCo
-   * envs need ~2 s: V8 compiles the 11 MB MuJoCo WebAssembly module with its baseline compiler
-   * first and tiers up to optimised code over the first seconds (measured: ~160 steps/s in the
-   * first second of Hopper, ~1 500–2 400 after).
+   * Warm-up before timing, in seconds (default: a fifth of the budget, at most 0.2 s). The first
+   * MuJoCo case needs ~3–4 s: V8 compiles the 11 MB MuJoCo WebAssembly module with its baseline
+   * compiler first and tiers up to optimised code over the first seconds (measured on Hopper:
+   * ~260 steps/s in the first second, ~1 600 in the second, ~2 400 in the third). The module is
+   * shared, so later MuJoCo cases start warm.
    */
   readonly warmupSeconds?: number;
 }
@@ -26,8 +27,8 @@ export interface EnvBenchCase {
 export const ENV_BENCH_CASES: readonly EnvBenchCase[] = [
   { env: 'CartPole-v1', copies: 8 },
   { env: 'CartPole-v1', copies: 64 },
-  { env: 'Hopper-v5', copies: 1, warmupSeconds: 2 },
-  { env: 'Hopper-v5', copies: 8, warmupSeconds: 2 },
+  { env: 'Hopper-v5', copies: 1, warmupSeconds: 4 },
+  { env: 'Hopper-v5', copies: 8, warmupSeconds: 1 },
 ];
 
 export interface EnvBenchRow {
