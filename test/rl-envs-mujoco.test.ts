@@ -384,6 +384,11 @@ test('mujoco: bad input gets named errors', { skip }, async () => {
   await assert.rejects(makeMujocoEnv('Hopper-v5', { frameSkip: 0 }), (e: unknown) => e instanceof FimkitError && e.code === 'INVALID_ARGUMENT');
   await assert.rejects(makeMujocoEnv('Hopper-v5', { healthyZRange: [2, 1] }), (e: unknown) => e instanceof FimkitError && /healthyZRange/.test(e.message));
   await assert.rejects(makeMujocoEnv('Walker2d-v5', { resetNoiseScale: -1 }), (e: unknown) => e instanceof FimkitError && /resetNoiseScale/.test(e.message));
+  // Unknown names and wrong types are refused before anything is compiled (v5's Walker2d has
+  // no healthy_state_range; Hopper's has).
+  await assert.rejects(makeMujocoEnv('Walker2d-v5', { healthyStateRange: [-1, 1] } as never), (e: unknown) => e instanceof FimkitError && /unknown option 'healthyStateRange'/.test(e.message));
+  await assert.rejects(makeMujocoEnv('Hopper-v5', { terminateWhenUnhealthy: 'no' } as never), (e: unknown) => e instanceof FimkitError && /terminateWhenUnhealthy must be true or false/.test(e.message));
+  await assert.rejects(makeMujocoEnv('Ant-v5', { ctrlCostWeight: NaN }), (e: unknown) => e instanceof FimkitError && /ctrlCostWeight must be a finite number/.test(e.message));
   await assert.rejects(makeMujocoEnv('Hopper-v5', { xml: '<mujoco><worldbody><body><geom type="nonsense"/></body></worldbody></mujoco>' }), (e: unknown) => e instanceof FimkitError && e.code === 'MODEL_FORMAT');
 });
 

@@ -28,6 +28,16 @@ export interface MujocoCommonOptions {
 /** The defaults of the common options (the model's XML is the env's own). */
 export type MujocoCommonDefaults = Required<Omit<MujocoCommonOptions, 'xml'>>;
 
+/**
+ * Frees the MuJoCo model and data of an env that was dropped without close() (or whose
+ * constructor threw after compiling, e.g. on a bad option), when the env is garbage-collected:
+ * the WebAssembly heap is not collected by JavaScript's GC on its own.
+ */
+const finalizer = new FinalizationRegistry<{ model: MjModelLike; data: MjDataLike }>((held) => {
+  held.data.delete();
+  held.model.delete();
+});
+
 export interface StepOutcome {
   reward: number;
   terminated: boolean;
@@ -73,6 +83,9 @@ export abstract class MujocoEnv implements Env {
   ) {
     this.mj = mj;
     this.id = id;
+    // Every option is checked here, before the model is compiled, so that a bad one costs no
+    // WebAssembly memory (subclasses read the values after super()).
+    checkOptions(id, options, defaults);
     this.frameSkip = options.frameSkip ?? defaults.frameSkip;
     this.resetNoiseScale = options.resetNoiseScale ?? defaults.resetNoiseScale;
     this.maxEpisodeSteps = options.maxEpisodeSteps === undefined ? defaults.maxEpisodeSteps : options.maxEpisodeSteps;
@@ -81,7 +94,6 @@ export abstract class MujocoEnv implements Env {
     if (this.maxEpisodeSteps !== null && (!Number.isInteger(this.maxEpisodeSteps) || this.maxEpisodeSteps < 1)) {
       fail('INVALID_ARGUMENT', `${id}: maxEpisodeSteps must be an integer ≥ 1 or null, got ${this.maxEpisodeSteps}`);
     }
-    if (options.xml !== undefined && typeof options.xml !== 'string') fail('INVALID_ARGUMENT', `${id}: xml must be an MJCF string`);
     const model = compileModel(mj, options.xml ?? xml, id);
     // Where the state goes bad (NaN, or beyond 1e10), MuJoCo by default resets the data to the
     // model's initial state and goes on, printing a warning: an episode would silently jump back
@@ -90,6 +102,7 @@ export abstract class MujocoEnv implements Env {
     model.opt.disableflags = model.opt.disableflags | MJ_DSBL_AUTORESET;
     this.model = model;
     this.data = new mj.MjData(model);
+    finalizer.register(this, { model, data: this.data }, this);
     onModel?.(model);
     this.nq = model.nq;
     this.nv = model.nv;
@@ -256,11 +269,45 @@ export abstract class MujocoEnv implements Env {
   }
 
   close(): void {
+    finalizer.unregister(this);
     this.data?.delete();
     this.model?.delete();
     this.data = null;
     this.model = null;
   }
+}
+
+/**
+ * Checks options against the env's defaults: no unknown names; booleans, finite numbers and
+ * [low, high] ranges (low < high) where the default has that type; `xml` a string;
+ * `maxEpisodeSteps` may be null.
+ */
+function checkOptions(id: string, options: object, defaults: object): void {
+  if (typeof options !== 'object' || options === null) fail('INVALID_ARGUMENT', `${id}: options must be an object`);
+  const known = Object.keys(defaults);
+  for (const [k, v] of Object.entries(options)) {
+    if (v === undefined) continue;
+    if (k === 'xml') {
+      if (typeof v !== 'string') fail('INVALID_ARGUMENT', `${id}: xml must be an MJCF string`);
+      continue;
+    }
+    if (!known.includes(k)) fail('INVALID_ARGUMENT', `${id}: unknown option '${k}'; known: ${[...known, 'xml'].join(', ')}`);
+    const d = (defaults as Record<string, unknown>)[k];
+    if (k === 'maxEpisodeSteps' && v === null) continue;
+    if (typeof d === 'boolean' && typeof v !== 'boolean') fail('INVALID_ARGUMENT', `${id}: ${k} must be true or false, got ${JSON.stringify(v)}`);
+    if (typeof d === 'number' && (typeof v !== 'number' || !Number.isFinite(v))) fail('INVALID_ARGUMENT', `${id}: ${k} must be a finite number, got ${String(v)}`);
+    if (Array.isArray(d)) checkRange(id, k, v as Range);
+  }
+}
+
+type Range = readonly [number, number];
+
+/** A [low, high] pair with low < high (either end may be infinite). */
+export function checkRange(id: string, name: string, r: Range): Range {
+  if (!Array.isArray(r) || r.length !== 2 || typeof r[0] !== 'number' || typeof r[1] !== 'number' || Number.isNaN(r[0]) || Number.isNaN(r[1]) || !(r[0] < r[1])) {
+    fail('INVALID_ARGUMENT', `${id}: ${name} must be [low, high] with low < high, got ${JSON.stringify(r)}`);
+  }
+  return r;
 }
 
 /** Σ action², the control cost every locomotion env charges (times its weight). */

@@ -2,7 +2,7 @@
 // health and termination rules, reset noise and defaults. Every constructor argument of the v5
 // class is an option here under its camelCase name, with v5's default.
 import { fail } from '../../../core/errors.js';
-import { MujocoEnv, sumSquares, type MujocoCommonDefaults, type MujocoCommonOptions, type StepOutcome } from './env.js';
+import { MujocoEnv, checkRange, sumSquares, type MujocoCommonDefaults, type MujocoCommonOptions, type StepOutcome } from './env.js';
 import type { MjModelLike, MujocoModule } from './wasm.js';
 import { ANT_XML } from './assets/ant.js';
 import { HALF_CHEETAH_XML } from './assets/half-cheetah.js';
@@ -16,13 +16,6 @@ import { SWIMMER_XML } from './assets/swimmer.js';
 import { WALKER2D_XML } from './assets/walker2d.js';
 
 type Range = readonly [number, number];
-
-function checkRange(id: string, name: string, r: Range): Range {
-  if (!Array.isArray(r) || r.length !== 2 || Number.isNaN(r[0]) || Number.isNaN(r[1]) || !(r[0] < r[1])) {
-    fail('INVALID_ARGUMENT', `${id}: ${name} must be [low, high] with low < high, got ${JSON.stringify(r)}`);
-  }
-  return r;
-}
 
 function checkWeight(id: string, name: string, w: number): number {
   if (!Number.isFinite(w)) fail('INVALID_ARGUMENT', `${id}: ${name} must be a finite number, got ${w}`);
