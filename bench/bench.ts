@@ -1,14 +1,17 @@
 /**
- * `npm run bench [-- --quick] [--only gemm,step,fisher,memory] [--out-dir bench-results]
+ * `npm run bench [-- --quick] [--only gemm,step,fisher,memory,envs] [--out-dir bench-results]
  *   [Fisher flags: --backend, --include-ts, --model, --batch, --dtype, --act, --limit-s]`:
  *   1. gemm throughput per backend and dtype;
  *   2. the training-step / gemm ratio;
  *   3. the Fisher table (bench/fisher.ts): each Fisher quantity as a ratio to a gradient pass,
  *      and the pass's GFLOP/s against the gemm peak, with the issue's targets marked;
  *   4. the memory check (bench/fisher-stream.ts): the exact diagonal over 60 000 inputs against a
- *      gradient pass, in separate processes.
+ *      gradient pass, in separate processes;
+ *   5. RL environments (bench/rl-envs.ts): raw vectorised env steps/s.
+ *   6. RL training (bench/rl-train.ts): SMAC's and the other updates as a ratio to A2C's; PPO
+ *      CartPole 100k steps wall time.
  * Prints everything and writes JSON files (atomically) under the output folder: gemm-step.json,
- * fisher.json, fisher-stream.json. Not a test: the targets are reported, never enforced. --quick
+ * fisher.json, fisher-stream.json, rl-envs.json. Not a test: the targets are reported, never enforced. --quick
  * is a smoke run of about a minute.
  */
 import { cpus, loadavg } from 'node:os';
@@ -18,8 +21,10 @@ import { benchGemm, formatGemmTable } from './gemm.js';
 import { benchStep, type StepRow } from './step.js';
 import { fisherOptionsFromArgs, runFisherBench } from './fisher.js';
 import { runStreamMemory } from './fisher-stream.js';
+import { runEnvBench } from './rl-envs.js';
+import { runRlTrainBench } from './rl-train.js';
 
-const PARTS = ['gemm', 'step', 'fisher', 'memory'] as const;
+const PARTS = ['gemm', 'step', 'fisher', 'memory', 'envs', 'rl'] as const;
 type Part = (typeof PARTS)[number];
 
 /** Takes `--name value` out of args (so the rest can go to the Fisher flags). */
@@ -81,6 +86,9 @@ async function main(argv: string[]): Promise<void> {
     console.log('\nMemory: exact FIM diagonal streamed over a data set vs a plain gradient pass (separate processes)');
     runStreamMemory([...(quick ? ['--quick'] : []), '--json', `${outDir}/fisher-stream.json`]);
   }
+
+  if (only.has('envs')) await runEnvBench({ quick, json: `${outDir}/rl-envs.json` });
+  if (only.has('rl')) await runRlTrainBench({ quick, json: `${outDir}/rl-train.json` });
   console.log(`\nbench finished in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
 }
 

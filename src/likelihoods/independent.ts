@@ -35,20 +35,23 @@ export abstract class IndependentCoordinates implements Likelihood {
   abstract readonly targetKind: TargetKind;
   readonly diagonalCovariance = true;
 
+  // Every per-coordinate function also receives the coordinate's index `col` (0 ≤ col < T):
+  // families whose coordinates share one law ignore it; a Gaussian with a per-coordinate
+  // variance reads its σ²_col from it.
   /** E[t_a] as a function of h_a. */
-  protected abstract coordMean(h: number): number;
+  protected abstract coordMean(h: number, col: number): number;
   /** Var(t_a) = F_a''(h_a). */
-  protected abstract coordVariance(h: number): number;
+  protected abstract coordVariance(h: number, col: number): number;
   /** E[(t_a − η_a)³]. */
-  protected abstract coordThird(h: number): number;
+  protected abstract coordThird(h: number, col: number): number;
   /** E[(t_a − η_a)⁴]. */
-  protected abstract coordFourth(h: number): number;
+  protected abstract coordFourth(h: number, col: number): number;
   /** The per-coordinate log-partition F_a(h_a) (F is their sum). */
-  protected abstract coordLogPartition(h: number): number;
+  protected abstract coordLogPartition(h: number, col: number): number;
   /** log p(y_a | h_a). */
-  protected abstract coordLogProb(h: number, y: number): number;
+  protected abstract coordLogProb(h: number, y: number, col: number): number;
   /** t(y) for one coordinate. */
-  protected abstract coordStat(y: number): number;
+  protected abstract coordStat(y: number, col: number): number;
   /** One draw of y_a given h_a (the target value, not t). */
   protected abstract coordSample(h: number, rng: Rng, row: number, col: number): number;
   /** Throws LABEL_RANGE / NON_FINITE naming the flat index when y is not a valid target. */
@@ -93,7 +96,7 @@ export abstract class IndependentCoordinates implements Likelihood {
     const out = new Float64Array(batch);
     for (let b = 0; b < batch; b++) {
       let s = 0;
-      for (let a = 0; a < outputDim; a++) s += this.coordLogProb(h[b * outputDim + a]!, targets[b * outputDim + a]!);
+      for (let a = 0; a < outputDim; a++) s += this.coordLogProb(h[b * outputDim + a]!, targets[b * outputDim + a]!, a);
       out[b] = s;
     }
     return out;
@@ -102,7 +105,7 @@ export abstract class IndependentCoordinates implements Likelihood {
   logPartition(hRow: ArrayLike<number>, outputDim: number): number {
     checkRow(this.name, hRow, outputDim);
     let s = 0;
-    for (let a = 0; a < outputDim; a++) s += this.coordLogPartition(hRow[a]!);
+    for (let a = 0; a < outputDim; a++) s += this.coordLogPartition(hRow[a]!, a);
     return s;
   }
 
@@ -122,21 +125,21 @@ export abstract class IndependentCoordinates implements Likelihood {
   sufficientStat(targets: Targets, batch: number, outputDim: number): Float64Array {
     this.checkTargets(targets, batch, outputDim);
     const out = new Float64Array(batch * outputDim);
-    for (let i = 0; i < out.length; i++) out[i] = this.coordStat(targets[i]!);
+    for (let i = 0; i < out.length; i++) out[i] = this.coordStat(targets[i]!, i % outputDim);
     return out;
   }
 
   meanStat(h: FloatArray, batch: number, outputDim: number): Float64Array {
     checkNaturalParams(this.name, h, batch, outputDim);
     const out = new Float64Array(batch * outputDim);
-    for (let i = 0; i < out.length; i++) out[i] = this.coordMean(h[i]!);
+    for (let i = 0; i < out.length; i++) out[i] = this.coordMean(h[i]!, i % outputDim);
     return out;
   }
 
   covarianceDiagonal(h: FloatArray, batch: number, outputDim: number): Float64Array {
     checkNaturalParams(this.name, h, batch, outputDim);
     const out = new Float64Array(batch * outputDim);
-    for (let i = 0; i < out.length; i++) out[i] = this.coordVariance(h[i]!);
+    for (let i = 0; i < out.length; i++) out[i] = this.coordVariance(h[i]!, i % outputDim);
     return out;
   }
 
@@ -145,7 +148,7 @@ export abstract class IndependentCoordinates implements Likelihood {
     const T = outputDim;
     const out = new Float64Array(batch * T * T);
     for (let b = 0; b < batch; b++) {
-      for (let a = 0; a < T; a++) out[(b * T + a) * T + a] = this.coordVariance(h[b * T + a]!);
+      for (let a = 0; a < T; a++) out[(b * T + a) * T + a] = this.coordVariance(h[b * T + a]!, a);
     }
     return out;
   }
@@ -161,7 +164,7 @@ export abstract class IndependentCoordinates implements Likelihood {
     const T = outputDim;
     const out = factorBuffer(this.name, batch * T * T, into);
     for (let b = 0; b < batch; b++) {
-      for (let a = 0; a < T; a++) out[(b * T + a) * T + a] = Math.sqrt(this.coordVariance(h[b * T + a]!));
+      for (let a = 0; a < T; a++) out[(b * T + a) * T + a] = Math.sqrt(this.coordVariance(h[b * T + a]!, a));
     }
     return out;
   }
@@ -181,8 +184,8 @@ export abstract class IndependentCoordinates implements Likelihood {
     const v = new Float64Array(T);
     const m4 = new Float64Array(T);
     for (let a = 0; a < T; a++) {
-      v[a] = this.coordVariance(hRow[a]!);
-      m4[a] = this.coordFourth(hRow[a]!);
+      v[a] = this.coordVariance(hRow[a]!, a);
+      m4[a] = this.coordFourth(hRow[a]!, a);
     }
     const second = new Float64Array(count);
     const fourth = new Float64Array(count);
@@ -208,7 +211,7 @@ export abstract class IndependentCoordinates implements Likelihood {
     checkTensorSize(this.name, outputDim, 3);
     const T = outputDim;
     const out = new Float64Array(T * T * T);
-    for (let a = 0; a < T; a++) out[(a * T + a) * T + a] = this.coordThird(hRow[a]!);
+    for (let a = 0; a < T; a++) out[(a * T + a) * T + a] = this.coordThird(hRow[a]!, a);
     return out;
   }
 
@@ -217,11 +220,11 @@ export abstract class IndependentCoordinates implements Likelihood {
     checkTensorSize(this.name, outputDim, 4);
     const T = outputDim;
     const v = new Float64Array(T);
-    for (let a = 0; a < T; a++) v[a] = this.coordVariance(hRow[a]!);
+    for (let a = 0; a < T; a++) v[a] = this.coordVariance(hRow[a]!, a);
     const out = new Float64Array(T * T * T * T);
     const at = (a: number, b: number, c: number, d: number): number => ((a * T + b) * T + c) * T + d;
     for (let a = 0; a < T; a++) {
-      out[at(a, a, a, a)] = this.coordFourth(hRow[a]!);
+      out[at(a, a, a, a)] = this.coordFourth(hRow[a]!, a);
       for (let c = 0; c < T; c++) {
         if (c === a) continue;
         const vv = v[a]! * v[c]!;

@@ -11,7 +11,7 @@ import type { Likelihood, LikelihoodName } from './likelihood.js';
 import { PoissonLikelihood } from './poisson.js';
 
 export * from './likelihood.js';
-export { GaussianLikelihood, type GaussianOptions } from './gaussian.js';
+export { GaussianLikelihood, gaussianLogProbWithLogStd, type GaussianOptions } from './gaussian.js';
 export { CategoricalLikelihood, softmaxRow, oneHotCentralMoment } from './categorical.js';
 export { BernoulliLikelihood } from './bernoulli.js';
 export { PoissonLikelihood, POISSON_MAX_LOG_RATE } from './poisson.js';
