@@ -6,3 +6,4 @@ export * from './define.js';
 export * from './system.js';
 export * from './solve.js';
 export * from './models/index.js';
+export * from './data.js';

@@ -10,6 +10,8 @@ export interface OdeSystem {
   /** Flagged stiff: the explicit solver refuses it. */
   readonly stiff: boolean;
   rhs<T>(ar: Arith<T>, t: T, y: readonly T[]): T[];
+  /** Optional structured Jacobian (∂F/∂y row-major, ∂F/∂t); otherwise duals over rhs. */
+  jacobian?(t: number, y: Float64Array, jac: Float64Array, ft: Float64Array): void;
 }
 
 /** The model at fixed parameters p (every parameter, declaration order). */
@@ -55,6 +57,35 @@ export function sensitivitySystem(model: OdeModel, p: Float64Array, wrt: readonl
       }
       return out;
     },
+    // ∂F/∂y of the augmented system is block lower triangular: J on the diagonal blocks (the
+    // variational right-hand side is linear in S), and below them the derivative of
+    // J·S_k + ∂f/∂p_k with respect to u. Both come from one evaluation with n + 1 outer tangents
+    // (u and t) over |W| inner tangents (carrying S and the unit p seeds) — instead of duals over
+    // all n(1 + |W|) components.
+    jacobian(t: number, y: Float64Array, jac: Float64Array, ft: Float64Array): void {
+      const N = n * (1 + np);
+      const inner = dualArith(numberArith, np);
+      const outer = dualArith(inner, n + 1);
+      const u = new Array(n);
+      for (let i = 0; i < n; i++) u[i] = outer.variable(inner.make(y[i]!, Array.from(y.subarray(n + i * np, n + (i + 1) * np))), i);
+      const pd = Array.from(p, (v, j) => outer.lift(slot[j]! >= 0 ? inner.variable(v, slot[j]!) : inner.lift(v)));
+      const f = model.rhs(outer, outer.variable(inner.lift(t), n), u, pd);
+      jac.fill(0);
+      for (let i = 0; i < n; i++) {
+        const d = f[i]!.d;
+        for (let l = 0; l < n; l++) {
+          const dil = d[l]!;
+          jac[i * N + l] = dil.v; // ∂f_i/∂u_l
+          for (let k = 0; k < np; k++) {
+            const row = (n + i * np + k) * N;
+            jac[row + l] = dil.d[k]!; // ∂(J S_k + f_{p_k})_i/∂u_l
+            jac[row + n + l * np + k] = dil.v; // ∂(J S_k)_i/∂S_lk = J_il
+          }
+        }
+        ft[i] = d[n]!.v;
+        for (let k = 0; k < np; k++) ft[n + i * np + k] = d[n]!.d[k]!;
+      }
+    },
   };
 }
 
@@ -67,6 +98,7 @@ export function evalRhs(sys: OdeSystem, t: number, y: Float64Array, out: Float64
 
 /** ∂F/∂y (n×n row-major) and ∂F/∂t, from one evaluation with n + 1 dual tangents. */
 export function evalJacobian(sys: OdeSystem, t: number, y: Float64Array, jac: Float64Array, ft: Float64Array): void {
+  if (sys.jacobian) return sys.jacobian(t, y, jac, ft);
   const n = sys.n;
   const da = dualArith(numberArith, n + 1);
   const yd = Array.from(y, (v, i) => da.variable(v, i));
