@@ -53,3 +53,14 @@ export class OdeDataError extends FimkitError {
     this.problem = problem;
   }
 }
+
+/** An equation string that does not parse, or names something that is neither a state, a parameter nor t. */
+export class OdeExpressionError extends FimkitError {
+  /** Character offset of the problem in the expression. */
+  readonly position: number;
+  constructor(message: string, position: number) {
+    super('INVALID_ARGUMENT', message);
+    this.name = 'OdeExpressionError';
+    this.position = position;
+  }
+}

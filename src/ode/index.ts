@@ -7,3 +7,5 @@ export * from './system.js';
 export * from './solve.js';
 export * from './models/index.js';
 export * from './data.js';
+export * from './expr.js';
+export * from './user.js';
