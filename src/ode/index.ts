@@ -9,3 +9,5 @@ export * from './models/index.js';
 export * from './data.js';
 export * from './expr.js';
 export * from './user.js';
+export * from './fit.js';
+export * from './identifiability.js';

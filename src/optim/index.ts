@@ -36,3 +36,4 @@ export function makeOptimizer(cfg: OptimizerConfig): Optimizer {
   }
 }
 export { Lbfgs, minimizeLbfgs, type LbfgsOptions, type LbfgsObjective, type LbfgsIteration, type LbfgsResult, type LbfgsStopReason } from './lbfgs.js';
+export { levenbergMarquardt, type LmProblem, type LmOptions, type LmResult, type LmEvaluation, type LmStopReason } from './lm.js';
