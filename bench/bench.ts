@@ -1,12 +1,13 @@
 /**
- * `npm run bench [-- --quick] [--only gemm,step,fisher,memory] [--out-dir bench-results]
+ * `npm run bench [-- --quick] [--only gemm,step,fisher,memory,ode] [--out-dir bench-results]
  *   [Fisher flags: --backend, --include-ts, --model, --batch, --dtype, --act, --limit-s]`:
  *   1. gemm throughput per backend and dtype;
  *   2. the training-step / gemm ratio;
  *   3. the Fisher table (bench/fisher.ts): each Fisher quantity as a ratio to a gradient pass,
  *      and the pass's GFLOP/s against the gemm peak, with the issue's targets marked;
  *   4. the memory check (bench/fisher-stream.ts): the exact diagonal over 60 000 inputs against a
- *      gradient pass, in separate processes.
+ *      gradient pass, in separate processes;
+ *   5. ODE solver steps per second (bench/ode.ts): dopri5 on Kuznetsov, Rodas4 on Kirschner–Panetta.
  * Prints everything and writes JSON files (atomically) under the output folder: gemm-step.json,
  * fisher.json, fisher-stream.json. Not a test: the targets are reported, never enforced. --quick
  * is a smoke run of about a minute.
@@ -18,8 +19,9 @@ import { benchGemm, formatGemmTable } from './gemm.js';
 import { benchStep, type StepRow } from './step.js';
 import { fisherOptionsFromArgs, runFisherBench } from './fisher.js';
 import { runStreamMemory } from './fisher-stream.js';
+import { benchOde, formatOdeTable } from './ode.js';
 
-const PARTS = ['gemm', 'step', 'fisher', 'memory'] as const;
+const PARTS = ['gemm', 'step', 'fisher', 'memory', 'ode'] as const;
 type Part = (typeof PARTS)[number];
 
 /** Takes `--name value` out of args (so the rest can go to the Fisher flags). */
@@ -80,6 +82,14 @@ async function main(argv: string[]): Promise<void> {
   if (only.has('memory')) {
     console.log('\nMemory: exact FIM diagonal streamed over a data set vs a plain gradient pass (separate processes)');
     runStreamMemory([...(quick ? ['--quick'] : []), '--json', `${outDir}/fisher-stream.json`]);
+  }
+  if (only.has('ode')) {
+    console.log('\nODE solvers: accepted steps per second (median of 3 runs, 1 with --quick), and a step as a ratio to one right-hand-side evaluation');
+    const rows = benchOde(quick);
+    console.log(formatOdeTable(rows));
+    const out = `${outDir}/ode.json`;
+    writeJsonAtomic(out, { date: new Date().toISOString(), node: process.version, rows });
+    console.log(`wrote ${out}`);
   }
   console.log(`\nbench finished in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
 }

@@ -110,6 +110,33 @@ test('Cramér–Rao bound matches the Monte Carlo spread of least-squares estima
   assert.ok(Math.abs(mean - 0.3) < 4 * bound / Math.sqrt(60), `mean ${mean}`);
 });
 
+test('loss profiles: lowest at the estimate, rising on both sides; flat along a product-only parameter', () => {
+  const m = defineOdeModel({
+    name: 'decay2', states: ['y'], parameters: [param('k', 0.3, false), param('y0', 1, true), param('c', 0.1, false)],
+    rhs: (ar, _t, [y], [k, _y0, c]) => [ar.add(ar.neg(ar.mul(k!, y!)), c!)], initialState: [5], tspan: [0, 10],
+  });
+  const d = synthesize(m, { count: 15, noise: { kind: 'additive', level: 0.02 }, seed: 3 });
+  const f = fitLeastSquares(m, d, { seed: 3, stages: [1] });
+  const id = identifiability(m, d, { params: f.params, profile: { points: 5, span: Math.log(1.3) } });
+  for (const pr of id.profiles!) {
+    assert.equal(pr.values.length, 5);
+    assert.ok(Math.abs(pr.values[2]! - f.params[pr.index]!) < 1e-12 * f.params[pr.index]!);
+    assert.ok(Math.abs(pr.loss[2]! - f.cost) < 1e-6 * Math.max(1, f.cost), `${pr.name}: centre ${pr.loss[2]} vs fit ${f.cost}`);
+    for (let q = 0; q < 2; q++) assert.ok(pr.loss[q]! > pr.loss[q + 1]! && pr.loss[4 - q]! > pr.loss[3 - q]!, `${pr.name}: ${Array.from(pr.loss)}`);
+  }
+  const prod = defineOdeModel({
+    name: 'product', states: ['x'], parameters: [param('a', 2, false), param('b', 0.5, false)],
+    rhs: (ar, _t, [x], [a, b]) => [ar.neg(ar.mul(ar.mul(a!, b!), x!))], initialState: [3], tspan: [0, 5],
+  });
+  const dp = synthesize(prod, { count: 10, noise: { kind: 'additive', level: 0.05 }, seed: 1 });
+  const fp = fitLeastSquares(prod, dp, { seed: 1, stages: [1] });
+  const idp = identifiability(prod, dp, { params: fp.params, profile: { points: 3, span: Math.log(1.5) } });
+  for (const pr of idp.profiles!) {
+    // Re-fitting b absorbs any change of a (and vice versa): the profile is flat.
+    assert.ok(Math.max(...pr.loss) - Math.min(...pr.loss) < 1e-6 * Math.max(1, fp.cost), `${pr.name}: ${Array.from(pr.loss)}`);
+  }
+});
+
 test('fitLeastSquares: named errors on bad data', () => {
   const d = synthesize(kuznetsov, { count: 5 });
   assert.throws(() => fitLeastSquares(kuznetsov, { ...d, values: d.values.subarray(0, 3) }), FimkitError);

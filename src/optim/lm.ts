@@ -104,20 +104,34 @@ export function levenbergMarquardt(problem: LmProblem, x0: Float64Array, opts: L
       }
     }
     let gmax = 0;
-    for (let a = 0; a < n; a++) gmax = Math.max(gmax, Math.abs(g[a]!) * Math.max(Math.abs(x[a]!), 1));
+    for (let a = 0; a < n; a++) {
+      // Projected gradient: a component pushing against an active bound does not count.
+      const blocked = (lo && x[a]! <= lo[a]! && g[a]! > 0) || (hi && x[a]! >= hi[a]! && g[a]! < 0);
+      if (!blocked) gmax = Math.max(gmax, Math.abs(g[a]!) * Math.max(Math.abs(x[a]!), 1));
+    }
     if (gmax <= gradTol * Math.max(cost, 1e-300) || cost === 0) { reason = 'gradient'; break; }
     let dmax = 0;
     for (let a = 0; a < n; a++) dmax = Math.max(dmax, A[a * n + a]!);
+    // Active set: an unknown at a bound whose descent direction points outside stays there this
+    // iteration (solving for it and clipping afterwards would bend the others' step and crawl).
+    const fixed = new Uint8Array(n);
+    let free = 0;
+    for (let a = 0; a < n; a++) {
+      if ((lo && x[a]! <= lo[a]! && g[a]! > 0) || (hi && x[a]! >= hi[a]! && g[a]! < 0)) fixed[a] = 1;
+      else free++;
+    }
+    if (free === 0) { reason = 'gradient'; break; }
     for (;;) {
       const M = new Float64Array(n * n);
       for (let a = 0; a < n; a++) {
-        for (let b = 0; b <= a; b++) M[a * n + b] = A[a * n + b]!;
+        if (fixed[a]) { M[a * n + a] = 1; continue; }
+        for (let b = 0; b <= a; b++) if (!fixed[b]) M[a * n + b] = A[a * n + b]!;
         // Marquardt scaling, floored so a parameter the residuals ignore still gets a damped step.
         M[a * n + a]! += lambda * Math.max(A[a * n + a]!, 1e-12 * dmax, 1e-300);
       }
       let step: Float64Array;
       try {
-        step = choleskySolve(cholesky(M, n, 'damped normal matrix'), n, Float64Array.from(g, (v) => -v));
+        step = choleskySolve(cholesky(M, n, 'damped normal matrix'), n, Float64Array.from(g, (v, a) => (fixed[a] ? 0 : -v)));
       } catch {
         lambda *= 10;
         if (lambda > 1e16) { reason = 'no-descent'; break outer; }
