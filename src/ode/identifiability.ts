@@ -23,7 +23,11 @@ export interface IdentifiabilityOptions {
    */
   noise?: ObservedData['noise'];
   nominalLevel?: number;
-  /** Eigenvalues below relTol·λ_max flag a non-identifiable combination (default 1e-8). */
+  /**
+   * Eigenvalues below relTol·λ_max flag a non-identifiable combination (default 1e-10: a
+   * structural degeneracy gives ratios near the solver's accuracy squared, ~1e-16; weaker ones are
+   * left to the Cramér–Rao bounds, which grow as 1/√λ).
+   */
   relTol?: number;
   /** Include the σ(θ) term of the Gaussian information under multiplicative noise (default true). */
   varianceTerm?: boolean;
@@ -118,7 +122,7 @@ export function identifiability(model: OdeModel, data: ObservedData, opts: Ident
   const Flog = Float64Array.from(F, (v, q) => v * theta[Math.floor(q / np)]! * theta[q % np]!);
   const { values, vectors } = symmetricEigen(Flog, np);
   const lmax = Math.max(values[np - 1]!, 0);
-  const relTol = opts.relTol ?? 1e-8;
+  const relTol = opts.relTol ?? 1e-10;
   const flagged: number[] = [];
   for (let c = 0; c < np; c++) if (!(values[c]! > relTol * lmax)) flagged.push(c);
   const names = wrt.map((j) => model.parameters[j]!.name);
