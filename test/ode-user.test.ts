@@ -100,3 +100,14 @@ test('JSON models: named errors on malformed descriptions', () => {
   broken((s) => { s.states = ['E', 't']; }, OdeModelError, /reserved/);
   assert.throws(() => parseModelJson('{ not json'), OdeModelError);
 });
+
+test('the README ODE example is examples/ode.ts, and it runs', async () => {
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  const section = readme.slice(readme.indexOf('## ODE models, solvers and identifiability'));
+  const block = /```ts\n([\s\S]*?)```/.exec(section)![1]!;
+  assert.equal(block, readFileSync(new URL('../../examples/ode.ts', import.meta.url), 'utf8'));
+  const { spawnSync } = await import('node:child_process');
+  const r = spawnSync(process.execPath, [new URL('../examples/ode.js', import.meta.url).pathname], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, '5 5 true true\n');
+});
