@@ -34,6 +34,13 @@ export interface LeastSquaresOptions {
    * starts the next stage inside the right basin. [1] fits the whole range at once.
    */
   stages?: readonly number[];
+  /**
+   * 'log': r = (log u − log y)/level, the natural scale of multiplicative noise (a state spanning
+   * decades weighs each decade alike, and an overshoot by a factor of 1e9 costs ~21/level, not
+   * 1e9/level); 'linear': r = (u − y)/σ with σ from residualSigmas. Default: 'log' for
+   * multiplicative noise when every measurement is positive, else 'linear'.
+   */
+  residuals?: 'log' | 'linear';
 }
 
 /**
@@ -65,7 +72,7 @@ export interface LeastSquaresFit {
   readonly params: Float64Array;
   readonly wrt: readonly number[];
   readonly estimates: readonly { name: string; index: number; value: number; nominal: number; start: number; relError: number }[];
-  /** ½ Σ r², with the weights of residualSigmas. */
+  /** ½ Σ r² (log or linear residuals, see LeastSquaresOptions.residuals). */
   readonly cost: number;
   readonly residualCount: number;
   readonly iterations: number;
@@ -89,7 +96,8 @@ interface Residuals { r: Float64Array; J: Float64Array; stats: SolveStats }
 
 /** Weighted residuals and their Jacobian in the estimation coordinates (log where used). */
 function makeResiduals(model: OdeModel, d: ObservedData, base: Float64Array, wrt: readonly number[], logK: readonly boolean[], sig: Float64Array,
-  method: OdeMethod, rtol: number) {
+  method: OdeMethod, rtol: number, logRes: boolean) {
+  const level = d.noise && d.noise.level > 0 ? d.noise.level : 1;
   const m = d.observed.length;
   const n = model.states.length;
   const np = wrt.length;
@@ -112,16 +120,25 @@ function makeResiduals(model: OdeModel, d: ObservedData, base: Float64Array, wrt
     }
     const r = new Float64Array(rows.length);
     const J = new Float64Array(rows.length * np);
-    rows.forEach((q, a) => {
+    for (let a = 0; a < rows.length; a++) {
+      const q = rows[a]!;
       const i = Math.floor(q / m), j = q % m;
       const s = d.observed[j]!;
-      const w = 1 / sig[q]!;
-      r[a] = (sol.states[i * n + s]! - d.values[q]!) * w;
+      const u = sol.states[i * n + s]!;
+      let w: number;
+      if (logRes) {
+        if (!(u > 0)) return null; // a trial point with a non-positive state is rejected
+        w = 1 / (level * u);
+        r[a] = (Math.log(u) - Math.log(d.values[q]!)) / level;
+      } else {
+        w = 1 / sig[q]!;
+        r[a] = (u - d.values[q]!) * w;
+      }
       for (let k = 0; k < np; k++) {
         const dp = sol.sensitivities![(i * n + s) * np + k]!;
         J[a * np + k] = dp * w * (logK[k] ? p[wrt[k]!]! : 1);
       }
-    });
+    }
     return { r, J, stats: sol.stats };
   };
   return { evaluate, toParams, count: rows.length };
@@ -150,6 +167,10 @@ export function fitLeastSquares(model: OdeModel, data: ObservedData, opts: Least
     start[k] = Math.min(p.hi, Math.max(p.lo, start[k]!));
   });
   const sig = residualSigmas(data);
+  let positive = true;
+  for (const v of data.values) if (!Number.isNaN(v) && !(v > 0)) positive = false;
+  const logRes = (opts.residuals ?? ((data.noise?.kind ?? 'multiplicative') === 'multiplicative' && positive ? 'log' : 'linear')) === 'log';
+  if (logRes && !positive) throw new OdeDataError('bad-value', 'log residuals need every measurement > 0; use residuals: \'linear\'');
   const method = opts.method ?? 'auto';
   const rtol = opts.rtol ?? 1e-8;
   const lo = Float64Array.from(wrt, (j, k) => (logK[k] ? Math.log(model.parameters[j]!.lo) : model.parameters[j]!.lo));
@@ -170,7 +191,7 @@ export function fitLeastSquares(model: OdeModel, data: ObservedData, opts: Least
     const cut = frac === 1 ? data.times.length : data.times.findIndex((t) => t > tFirst + frac * (tLast - tFirst));
     const nt = cut < 0 ? data.times.length : cut;
     const part: ObservedData = nt === data.times.length ? data : { ...data, times: data.times.subarray(0, nt), values: data.values.subarray(0, nt * m) };
-    res = makeResiduals(model, part, base, wrt, logK, sig.subarray(0, nt * m), method, rtol);
+    res = makeResiduals(model, part, base, wrt, logK, sig.subarray(0, nt * m), method, rtol, logRes);
     if (frac !== 1 && res.count < 2 * wrt.length) continue; // too few points to say anything yet
     const r = res;
     lm = levenbergMarquardt({
