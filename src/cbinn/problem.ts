@@ -5,8 +5,11 @@
  *
  *   data: mean over observed entries of ((û_j(t_i) − y_ij)/s_j)²   (log space: (log û − log y)²)
  *   ode:  mean over collocation points and states of (w_j·(dû_j/dt − f_j(û; p)))²
- *         with w_j = (t1 − t0)/s_j ('scale') or (t1 − t0)/û_j ('relative'), so every state's
- *         residual is a dimensionless rate over the span
+ *         with w_j = τ/s_j ('scale') or τ/û_j ('relative'), so every state's residual is a
+ *         dimensionless rate per time unit τ. τ (default (t1 − t0)/20) should be the time over
+ *         which the solution changes by about its scale: an error δ·s in û that varies on that
+ *         time then costs about δ² in both the data and the residual loss, so weights of 1 are
+ *         balanced (with τ = t1 − t0 the residual outweighs the data by (span/τ_c)²).
  *   ic:   Σ_j ((û_j(t0) − u0_j)/s_j)²  (zero by construction with the hard initial condition)
  *
  * When a term is declared missing, the right-hand side is the model's full one minus that term
@@ -47,6 +50,8 @@ export interface CbinnProblemOptions {
   weights?: Partial<LossWeights>;
   /** Default: 'relative' with log outputs, 'scale' otherwise. */
   residual?: ResidualScaling;
+  /** Time unit τ of the residual normalisation. Default (t1 − t0)/20. */
+  timeScale?: number;
   /** Data loss in log space. Default: true with log outputs. */
   logData?: boolean;
   paramInit?: ParamInit;
@@ -72,6 +77,7 @@ export class CbinnProblem {
   readonly missingScale: number;
   readonly weights: LossWeights;
   readonly residual: ResidualScaling;
+  readonly timeScale: number;
   readonly logData: boolean;
   readonly collocationTimes: Float64Array;
   private readonly ar = tensorArith('float64');
@@ -90,6 +96,8 @@ export class CbinnProblem {
     const sOpts = resolveSurrogateOptions(opts.surrogate);
     this.residual = opts.residual ?? (sOpts.output === 'log' ? 'relative' : 'scale');
     this.logData = opts.logData ?? sOpts.output === 'log';
+    this.timeScale = opts.timeScale ?? (t1 - t0) / 20;
+    if (!(this.timeScale > 0 && Number.isFinite(this.timeScale))) fail('INVALID_ARGUMENT', `residual time scale must be positive, got ${this.timeScale}`);
     this.weights = { data: 1, ode: 1, ic: 1, ...opts.weights };
     for (const [k, v] of Object.entries(this.weights)) if (!(Number.isFinite(v) && v >= 0)) fail('INVALID_ARGUMENT', `loss weight '${k}' must be finite and ≥ 0, got ${v}`);
     const nc = opts.collocation ?? 200;
@@ -228,10 +236,47 @@ export class CbinnProblem {
     return noGrad(() => Float64Array.from(this.missingAt(new Tensor(Float64Array.from(states), [states.length / S, S])).data));
   }
 
+  /**
+   * Mean squared normalised ODE residual at the collocation points for surrogate values u and
+   * derivatives dudt [N_c, S] (differentiable in them, in the parameters and in N_ψ).
+   */
+  residualLoss(u: Tensor, dudt: Tensor): Tensor {
+    const S = this.model.states.length;
+    const nc = this.collocationTimes.length;
+    const cols = Array.from({ length: S }, (_, j) => F.slice(u, 1, j, j + 1));
+    const tCol = new Tensor(Float64Array.from(this.collocationTimes), [nc, 1]);
+    const p = this.parameterTensors();
+    const f = this.model.rhs(this.ar, tCol, cols, p);
+    if (this.missingTerm) {
+      const j = this.missingTerm.state;
+      const known = F.sub(f[j]!, this.missingTerm.term(this.ar, tCol, cols, p));
+      f[j] = F.add(known, this.missingAt(u));
+    }
+    const res = Array.from({ length: S }, (_, j) => {
+      const r = F.sub(F.slice(dudt, 1, j, j + 1), F.broadcastTo(f[j]!, [nc, 1]));
+      return this.residual === 'scale' ? F.scale(r, this.timeScale / this.model.scales[j]!) : F.div(F.scale(r, this.timeScale), cols[j]!);
+    });
+    return F.mean(F.square(F.concat(res, 1)));
+  }
+
+  /**
+   * The residual loss as a function of the ODE parameters and N_ψ alone, with the surrogate
+   * frozen at its current values (computed once): the cheap objective of the parameter stage.
+   */
+  frozenResidual(): () => Tensor {
+    const { u, dudt } = noGrad(() => this.surrogate.predictWithDerivative(this.collocationTimes));
+    return () => this.residualLoss(u, dudt);
+  }
+
+  /** The tensors the frozen-surrogate stage optimises: raw parameters and N_ψ's weights. */
+  physicsTrainables(): Tensor[] {
+    return [...this.params.raw, ...(this.missingNet ? this.missingNet.parameters() : [])];
+  }
+
   /** The losses; `dataOnly` skips the ODE residual (warm-up). */
   losses(dataOnly = false): LossParts {
     const S = this.model.states.length;
-    const [t0, t1] = this.model.tspan;
+    const [t0] = this.model.tspan;
     const w = this.weights;
     // Data.
     const uData = this.surrogate.predict(this.data.times);
@@ -243,21 +288,7 @@ export class CbinnProblem {
     let icVal = 0;
     if (!dataOnly) {
       const { u, dudt } = this.surrogate.predictWithDerivative(this.collocationTimes);
-      const nc = this.collocationTimes.length;
-      const cols = Array.from({ length: S }, (_, j) => F.slice(u, 1, j, j + 1));
-      const tCol = new Tensor(Float64Array.from(this.collocationTimes), [nc, 1]);
-      const p = this.parameterTensors();
-      const f = this.model.rhs(this.ar, tCol, cols, p);
-      if (this.missingTerm) {
-        const j = this.missingTerm.state;
-        const known = F.sub(f[j]!, this.missingTerm.term(this.ar, tCol, cols, p));
-        f[j] = F.add(known, this.missingAt(u));
-      }
-      const res = Array.from({ length: S }, (_, j) => {
-        const r = F.sub(F.slice(dudt, 1, j, j + 1), F.broadcastTo(f[j]!, [nc, 1]));
-        return this.residual === 'scale' ? F.scale(r, (t1 - t0) / this.model.scales[j]!) : F.div(F.scale(r, t1 - t0), cols[j]!);
-      });
-      const odeLoss = F.mean(F.square(F.concat(res, 1)));
+      const odeLoss = this.residualLoss(u, dudt);
       odeVal = odeLoss.item();
       total = F.add(total, F.scale(odeLoss, w.ode));
       if (!this.surrogate.opts.hardIc && w.ic > 0) {

@@ -29,7 +29,7 @@ export interface LibraryColumn {
 export interface SindyOptions {
   /** Highest monomial degree. Default 2. */
   degree?: number;
-  /** Saturation constants to try (default: 48 geometric values from 1e-3·min to 1e3·max of the positive state ranges). */
+  /** Saturation constants to try (default: 40 geometric values from 1e-3·min to 1e3·max of the positive state ranges). */
   kGrid?: readonly number[];
   /** Include rational terms at all. Default true. */
   rational?: boolean;
@@ -60,23 +60,14 @@ export interface SindyResult {
   librarySize: number;
 }
 
-/** Solves (AᵀA + λ·diag)·x = Aᵀy for the selected columns by Cholesky; A is column-major list. */
-function leastSquares(cols: readonly Float64Array[], y: Float64Array, ridge: number): Float64Array {
-  const m = cols.length;
+/** Solves (G_AA + λ·diag)·x = b_A for the active set A by Cholesky (G = ΘᵀΘ, b = Θᵀy precomputed). */
+function solveActive(Gfull: Float64Array, bfull: Float64Array, mAll: number, active: readonly number[], ridge: number): Float64Array {
+  const m = active.length;
   const G = new Float64Array(m * m);
   const b = new Float64Array(m);
   for (let a = 0; a < m; a++) {
-    const ca = cols[a]!;
-    let s = 0;
-    for (let r = 0; r < y.length; r++) s += ca[r]! * y[r]!;
-    b[a] = s;
-    for (let c = a; c < m; c++) {
-      const cc = cols[c]!;
-      let t = 0;
-      for (let r = 0; r < y.length; r++) t += ca[r]! * cc[r]!;
-      G[a * m + c] = t;
-      G[c * m + a] = t;
-    }
+    b[a] = bfull[active[a]!]!;
+    for (let c = 0; c < m; c++) G[a * m + c] = Gfull[active[a]! * mAll + active[c]!]!;
   }
   for (let a = 0; a < m; a++) G[a * m + a]! += ridge * Math.max(G[a * m + a]!, 1e-300);
   // Cholesky G = LLᵀ in place (lower triangle).
@@ -125,16 +116,31 @@ export function stlsq(theta: readonly Float64Array[], y: Float64Array, opts: { t
   const coef = new Float64Array(m);
   if (yn === 0 || m === 0) return coef;
   const cn = theta.map(norm);
-  const cols = theta.map((c, i) => (cn[i]! > 0 ? Float64Array.from(c, (v) => v / cn[i]!) : null));
-  const ys = Float64Array.from(y, (v) => v / yn);
-  let active = cols.map((c, i) => (c ? i : -1)).filter((i) => i >= 0);
+  // Normalised Gram matrix and right-hand side, once: every refit is then an m×m solve.
+  const G = new Float64Array(m * m);
+  const b = new Float64Array(m);
+  for (let i = 0; i < m; i++) {
+    if (!(cn[i]! > 0)) continue;
+    const ci = theta[i]!;
+    let sb = 0;
+    for (let r = 0; r < y.length; r++) sb += ci[r]! * y[r]!;
+    b[i] = sb / (cn[i]! * yn);
+    for (let j = i; j < m; j++) {
+      if (!(cn[j]! > 0)) continue;
+      const cj = theta[j]!;
+      let t = 0;
+      for (let r = 0; r < y.length; r++) t += ci[r]! * cj[r]!;
+      G[i * m + j] = G[j * m + i] = t / (cn[i]! * cn[j]!);
+    }
+  }
+  let active = cn.map((c, i) => (c > 0 ? i : -1)).filter((i) => i >= 0);
   let xi: Float64Array = new Float64Array(0);
   for (let iter = 0; iter < maxIter && active.length > 0; iter++) {
-    xi = leastSquares(active.map((i) => cols[i]!), ys, ridge);
+    xi = solveActive(G, b, m, active, ridge);
     const keep = active.filter((_, a) => Math.abs(xi[a]!) >= threshold);
     if (keep.length === active.length) break;
     active = keep;
-    if (active.length > 0) xi = leastSquares(active.map((i) => cols[i]!), ys, ridge);
+    if (active.length > 0) xi = solveActive(G, b, m, active, ridge);
   }
   active.forEach((i, a) => (coef[i] = (xi[a]! * yn) / cn[i]!));
   return coef;
@@ -213,7 +219,7 @@ export function sindyRecover(states: Float64Array, target: Float64Array, names: 
     else {
       const a = Math.log(Math.max(lo, hi * 1e-6) * 1e-3);
       const b = Math.log(hi * 1e3);
-      kGrid = Array.from({ length: 48 }, (_, i) => Math.exp(a + ((b - a) * i) / 47));
+      kGrid = Array.from({ length: 40 }, (_, i) => Math.exp(a + ((b - a) * i) / 39));
     }
   }
   if (kGrid && kGrid.some((k) => !(k > 0))) fail('INVALID_ARGUMENT', 'SINDy saturation constants must be positive');
@@ -258,7 +264,7 @@ export function sindyRecover(states: Float64Array, target: Float64Array, names: 
       let d = a + g * (b - a);
       let fc = fitAt(Math.exp(c));
       let fd = fitAt(Math.exp(d));
-      for (let iter = 0; iter < 60 && b - a > 1e-7; iter++) {
+      for (let iter = 0; iter < 60 && b - a > 1e-6; iter++) {
         if (fc.score < fd.score) {
           b = d; d = c; fd = fc;
           c = b - g * (b - a);

@@ -3,10 +3,12 @@
  *
  * Features of the scaled time τ = (t − t0)/(t1 − t0) ∈ [0, 1]: [τ, sin(kπτ), cos(kπτ)] for
  * k = 1..K (K = 0: τ alone). Output transforms (per state j, NN_j the network's output):
- *   'scaled':  û_j = u0_j + s_j·NN_j,        hard IC: û_j = u0_j + s_j·τ·NN_j
- *   'log':     û_j = u0_j·exp(NN_j),         hard IC: û_j = u0_j·exp(τ·NN_j)
+ *   'scaled':  û_j = u0_j + s_j·NN_j(t),     hard IC: û_j = u0_j + s_j·(NN_j(t) − NN_j(t0))
+ *   'log':     û_j = u0_j·exp(NN_j(t)),      hard IC: û_j = u0_j·exp(NN_j(t) − NN_j(t0))
  * with s_j the model's typical magnitude of state j. The log form keeps û > 0 and gives every
- * decade the same weight (for states spanning many decades).
+ * decade the same weight (for states spanning many decades). The hard initial condition
+ * subtracts the network's own value at t0 rather than multiplying by τ: a factor τ would force
+ * outputs of order Δu/τ right after t0, where fast transients need them largest.
  *
  * dû/dt comes from fimkit's reverse mode with the graph recorded, so the ODE residual built from
  * it can be differentiated again w.r.t. the weights and the ODE parameters. The features are a
@@ -123,14 +125,12 @@ export class Surrogate {
 
   /** û from the features (the output transform included, so its time dependence is differentiated too). */
   private fromFeatures(phi: Tensor): Tensor {
-    const nn = this.net.forward(phi);
-    const hard = this.opts.hardIc;
-    const tau = hard ? F.slice(phi, 1, 0, 1) : null;
-    if (this.opts.output === 'log') {
-      const z = tau ? F.mul(tau, nn) : nn;
-      return F.exp(F.add(z, this.logU0Row!));
+    let z = this.net.forward(phi);
+    if (this.opts.hardIc) {
+      const { phi: phi0 } = this.features(Float64Array.of(this.t0));
+      z = F.sub(z, this.net.forward(new Tensor(phi0, [1, this.featureCount])));
     }
-    const z = tau ? F.mul(tau, nn) : nn;
+    if (this.opts.output === 'log') return F.exp(F.add(z, this.logU0Row!));
     return F.add(F.mul(z, this.scaleRow), this.u0Row);
   }
 

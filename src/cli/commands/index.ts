@@ -8,5 +8,6 @@ import { infoCommand } from './info.js';
 import { trainCommand } from './train.js';
 import { studyCommand } from './study.js';
 import { varianceCommand } from './variance.js';
+import { cbinnCommand } from './cbinn.js';
 
-export const COMMANDS: readonly Command[] = [studyCommand, trainCommand, fisherCommand, varianceCommand, infoCommand];
+export const COMMANDS: readonly Command[] = [studyCommand, trainCommand, fisherCommand, varianceCommand, infoCommand, cbinnCommand];
