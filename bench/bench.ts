@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [--only gemm,step,fisher,memory,envs] [--out-dir bench-results]
+ * `npm run bench [-- --quick] [--only gemm,step,fisher,memory,envs,rl,ode] [--out-dir bench-results]
  *   [Fisher flags: --backend, --include-ts, --model, --batch, --dtype, --act, --limit-s]`:
  *   1. gemm throughput per backend and dtype;
  *   2. the training-step / gemm ratio;
@@ -10,8 +10,9 @@
  *   5. RL environments (bench/rl-envs.ts): raw vectorised env steps/s.
  *   6. RL training (bench/rl-train.ts): SMAC's and the other updates as a ratio to A2C's; PPO
  *      CartPole 100k steps wall time.
+ *   7. ODE solver steps per second (bench/ode.ts): dopri5 on Kuznetsov, Rodas4 on Kirschner–Panetta.
  * Prints everything and writes JSON files (atomically) under the output folder: gemm-step.json,
- * fisher.json, fisher-stream.json, rl-envs.json. Not a test: the targets are reported, never enforced. --quick
+ * fisher.json, fisher-stream.json, rl-envs.json, rl-train.json, ode.json. Not a test: the targets are reported, never enforced. --quick
  * is a smoke run of about a minute.
  */
 import { cpus, loadavg } from 'node:os';
@@ -23,8 +24,9 @@ import { fisherOptionsFromArgs, runFisherBench } from './fisher.js';
 import { runStreamMemory } from './fisher-stream.js';
 import { runEnvBench } from './rl-envs.js';
 import { runRlTrainBench } from './rl-train.js';
+import { benchOde, formatOdeTable } from './ode.js';
 
-const PARTS = ['gemm', 'step', 'fisher', 'memory', 'envs', 'rl'] as const;
+const PARTS = ['gemm', 'step', 'fisher', 'memory', 'envs', 'rl', 'ode'] as const;
 type Part = (typeof PARTS)[number];
 
 /** Takes `--name value` out of args (so the rest can go to the Fisher flags). */
@@ -89,6 +91,14 @@ async function main(argv: string[]): Promise<void> {
 
   if (only.has('envs')) await runEnvBench({ quick, json: `${outDir}/rl-envs.json` });
   if (only.has('rl')) await runRlTrainBench({ quick, json: `${outDir}/rl-train.json` });
+  if (only.has('ode')) {
+    console.log('\nODE solvers: accepted steps per second (median of 3 runs, 1 with --quick), and a step as a ratio to one right-hand-side evaluation');
+    const rows = benchOde(quick);
+    console.log(formatOdeTable(rows));
+    const out = `${outDir}/ode.json`;
+    writeJsonAtomic(out, { date: new Date().toISOString(), node: process.version, rows });
+    console.log(`wrote ${out}`);
+  }
   console.log(`\nbench finished in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
 }
 

@@ -70,3 +70,4 @@ export async function initBrowser(source?: WasmSource | { relaxed?: WasmSource; 
   setBackend(be);
   return be;
 }
+export * as ode from './ode/index.js';

@@ -12,3 +12,5 @@ export * from './fisher/files.js';
 export * from './report/files.js';
 export { FileCheckpointStore } from './train/checkpoint-file.js';
 export { writeFileAtomic, writeJsonAtomic } from './io/atomic.js';
+export { loadObservedCsv } from './ode/data-file.js';
+export { loadModelFile } from './ode/user-file.js';

@@ -74,5 +74,13 @@ export interface ObservedData {
   readonly observed: readonly number[];
   readonly values: Float64Array;
   /** The noise the data were made with (synthetic data), for the Fisher information and Cramér–Rao. */
-  readonly noise?: { readonly kind: 'multiplicative' | 'additive'; readonly level: number };
+  readonly noise?: {
+    readonly kind: 'multiplicative' | 'additive';
+    readonly level: number;
+    /**
+     * Additive noise only: per observed column, the scale the level multiplies (σ_j = level·scale[j];
+     * synthetic data use the standard deviation of the noise-free column). Absent: scale 1.
+     */
+    readonly scale?: readonly number[];
+  };
 }

@@ -41,3 +41,5 @@ export function makeOptimizer(cfg: OptimizerConfig): Optimizer {
       return fail('INVALID_ARGUMENT', `unknown optimizer '${String((cfg as { name: unknown }).name)}': expected one of ${OPTIMIZER_NAMES.join(', ')}`);
   }
 }
+export { Lbfgs, minimizeLbfgs, type LbfgsOptions, type LbfgsObjective, type LbfgsIteration, type LbfgsResult, type LbfgsStopReason } from './lbfgs.js';
+export { levenbergMarquardt, type LmProblem, type LmOptions, type LmResult, type LmEvaluation, type LmStopReason } from './lm.js';

@@ -9,5 +9,6 @@ import { trainCommand } from './train.js';
 import { studyCommand } from './study.js';
 import { varianceCommand } from './variance.js';
 import { rlCommand } from './rl.js';
+import { cbinnCommand } from './cbinn.js';
 
-export const COMMANDS: readonly Command[] = [studyCommand, trainCommand, fisherCommand, varianceCommand, infoCommand, rlCommand];
+export const COMMANDS: readonly Command[] = [studyCommand, trainCommand, fisherCommand, varianceCommand, infoCommand, rlCommand, cbinnCommand];
