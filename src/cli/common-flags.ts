@@ -63,7 +63,7 @@ export const DATA_FLAG: FlagSpec = {
   default: 'embedded',
   metavar: 'SPEC',
   description:
-    "Dataset: embedded (the Fashion-MNIST subset shipped with fimkit), fashion-mnist, mnist, dir:<path> (MNIST-format files), csv:<path>, json:<path>, or synthetic:<linear-gaussian|logistic|poisson|blobs>[?n=..&seed=..].",
+    "Dataset: embedded (the Fashion-MNIST subset shipped with fimkit), fashion-mnist, mnist, mnist-test[:<path>] (the 10 000-image MNIST test set split 8000/2000), dir:<path> (MNIST-format files), csv:<path>, json:<path>, or synthetic:<linear-gaussian|logistic|poisson|blobs>[?n=..&seed=..].",
   group: 'Data',
 };
 
