@@ -5,6 +5,8 @@
  */
 import { htmlReport, lineChart, smallMultiples, type ReportSection } from '../report/index.js';
 import type { StudyResult } from './study.js';
+import { criterionText } from './verdicts.js';
+import type { LogSigmoidRow, WidthRow } from './investigate.js';
 
 const sqrtOrNull = (v: number | null): number | null => (v === null || !(v > 0) ? null : Math.sqrt(v));
 
@@ -13,12 +15,21 @@ export function studyReportHtml(r: StudyResult): string {
   sections.push({
     heading: 'What was run',
     paragraphs: [
-      `Data: ${r.data.name} (${r.data.train} training, ${r.data.test} test samples). ${r.config['quick'] ? 'Quick mode (fewer epochs, samples and labels); the full study is `fimkit study` without --quick.' : 'Full study.'}`,
+      `Data: ${r.data.name} (${r.data.train} training, ${r.data.test} test samples).${r.data.note ? ` ${r.data.note}` : ''} ${r.config['quick'] ? 'Quick mode (fewer epochs, samples and labels); the full study is `fimkit study` without --quick.' : 'Full study.'}`,
       `Per epoch, at one fixed test input, the per-layer arithmetic means over the layer's parameters of: the FIM diagonal I(θ_i|x); the variances V1, V2 of the single-label estimators Î1, Î2 in closed form; the same variances measured from ${String(r.config['sampledLabels'])} labels sampled from the model; and the Theorem 4.1 upper bounds. Standard deviations are the square roots of those means; log(UB/V) = log(mean UB / mean V).`,
       `Choices the paper leaves open: ${String(r.config['optimizer'])}, dropout ${String(r.config['dropout'])} after the first hidden layer, widths ${r.experiments.map((e) => e.widths.join('-')).join(' and ')}, float64, seed ${String(r.config['seed'])}. Wall time ${r.seconds.toFixed(1)} s.`,
     ],
   });
-  sections.push({ heading: 'Findings of the paper, checked against this run', findings: r.findings });
+  sections.push({
+    heading: 'Findings of the paper, checked against this run',
+    paragraphs: ['Each finding is checked by an explicit criterion: what is compared, the threshold (the paper\'s own number where it gives one), the cases it is evaluated on, and how many must pass. Claims the paper states without qualification must hold in every case; values read off its figures in 3 of 4 epochs; claims it qualifies ("in general", "in most of the cases") in more than half; Monte Carlo estimates in 9 of 10 points.'],
+    findings: r.findings.map((f) => ({ claim: f.claim, status: f.status, detail: `${f.detail}. ${criterionText(f.criterion)}` })),
+    tables: [{
+      caption: 'The criteria behind the verdicts',
+      columns: ['finding', 'verdict', 'compared', 'threshold', 'cases', 'passing', 'required'],
+      rows: r.findings.map((f) => [f.id, f.status, f.criterion.compared, f.criterion.threshold, `${f.criterion.cases} ${f.criterion.caseUnit}`, f.criterion.passed, f.criterion.minPassed]),
+    }],
+  });
   for (const e of r.experiments) {
     const epochs = e.epochs.map((x) => x.epoch);
     const layers = e.epochs[0]!.layers.map((l) => l.label);
@@ -54,18 +65,19 @@ export function studyReportHtml(r: StudyResult): string {
     }));
     sections.push({
       heading: `${e.name} (${e.widths.join('-')}, ${e.activation})`,
-      paragraphs: [`Test input #${e.testInputIndex}. ${e.seconds.toFixed(1)} s. Where V2 = 0 (the last layer) its curve and ratio are absent: nothing to bound.`],
+      paragraphs: [`Test input #${e.testInputIndex}; optimiser ${e.optimizer.name} lr ${e.optimizer.lr}, dropout ${e.dropout}. ${e.seconds.toFixed(1)} s. Where V2 = 0 (the last layer) its curve and ratio are absent: nothing to bound. "max p" is the largest softmax probability at the measured input, "mean max p" its mean over the test split (0.1: uniform, 1: saturated); the "averaged" columns are the layer means averaged over ${e.averagedInputIndices.length} test inputs instead of the one.`],
       charts: [
         { svg: smallMultiples(stdCharts, Math.min(4, stdCharts.length), { title: `${e.name}: FIM and standard deviations per layer (log scale)` }) },
         { svg: smallMultiples(ratioCharts, Math.min(4, ratioCharts.length), { title: `${e.name}: tightness of the upper bounds` }) },
       ],
       tables: [{
         caption: `${e.name}: per epoch and layer`,
-        columns: ['epoch', 'test acc.', 'layer', 'FIM', 'sd Î1', 'sd Î1 sampled', 'sd Î2', 'sd Î2 sampled', 'log(UB/V1)', 'log(UB/V2)'],
-        rows: e.epochs.flatMap((x) => x.layers.map((l) => [
-          x.epoch, x.testAccuracy === null ? null : `${(100 * x.testAccuracy).toFixed(2)}%`, l.label, l.fim.toExponential(3),
+        columns: ['epoch', 'test acc.', 'max p', 'mean max p', 'layer', 'FIM', 'sd Î1', 'sd Î1 sampled', 'sd Î2', 'sd Î2 sampled', 'log(UB/V1)', 'log(UB/V2)', 'V1 averaged', 'V2 averaged'],
+        rows: e.epochs.flatMap((x) => x.layers.map((l, li) => [
+          x.epoch, x.testAccuracy === null ? null : `${(100 * x.testAccuracy).toFixed(2)}%`, x.maxSoftmaxAtInput.toFixed(3), x.meanMaxSoftmax.toFixed(3), l.label, l.fim.toExponential(3),
           Math.sqrt(l.v1).toExponential(3), Math.sqrt(l.v1Sampled).toExponential(3), Math.sqrt(l.v2).toExponential(3), Math.sqrt(l.v2Sampled).toExponential(3),
           l.logRatio1 === null ? null : l.logRatio1.toFixed(2), l.logRatio2 === null ? null : l.logRatio2.toFixed(2),
+          x.averaged[li] ? x.averaged[li]!.v1.toExponential(3) : null, x.averaged[li] ? x.averaged[li]!.v2.toExponential(3) : null,
         ])),
       }],
     });
@@ -91,4 +103,59 @@ export function studyReportHtml(r: StudyResult): string {
     });
   }
   return htmlReport({ title: 'fimkit study: trade-offs of diagonal Fisher estimators', subtitle: 'A reproduction of the experiments of "Trade-Offs of Diagonal Fisher Information Matrix Estimators"', sections, data: r });
+}
+
+const e2 = (v: number): string => (Number.isFinite(v) ? v.toExponential(2) : '—');
+const f2 = (v: number | null): string => (v === null ? '—' : v.toFixed(2));
+
+/** The log-sigmoid investigation as a plain-text (Markdown) table. */
+export function logSigmoidTable(rows: readonly LogSigmoidRow[]): string {
+  const head = ['setting', 'data', 'optimiser', 'epochs', 'hidden', 'layer-1 V1 init', 'layer-1 V1 end', 'V1 averaged init', 'V1 averaged end', 'mean max p init', 'mean max p end', 'max p at input', 'test acc.', 'verdict (one input)', 'verdict (averaged)'];
+  const lines = rows.map((r) => [
+    r.setting.name, r.setting.data === 'mnist' ? 'MNIST' : 'Fashion-MNIST', `${r.setting.optimizer.name} ${r.setting.optimizer.lr}`, String(r.setting.epochs), r.setting.hidden.join('-') + (r.setting.dropout ? '' : ' (no dropout)'),
+    e2(r.v1Init), e2(r.v1End), e2(r.v1AvgInit), e2(r.v1AvgEnd), r.confidenceInit.toFixed(3), r.confidenceEnd.toFixed(3), r.confidenceAtInputEnd.toFixed(3),
+    r.testAccuracy === null ? '—' : `${(100 * r.testAccuracy).toFixed(1)}%`, r.verdict, r.verdictAveraged,
+  ]);
+  return markdown(head, lines);
+}
+
+/** The width sweep as a plain-text (Markdown) table. */
+export function widthTable(rows: readonly WidthRow[]): string {
+  const head = ['hidden', 'parameters', 'log(UB/V1) init', 'log(UB/V1) trained', 'log(UB/V2) init', 'log(UB/V2) trained', 'layer-1 V1 end', 'layer-1 V2 end', 'mean max p end', 'test acc.'];
+  const lines = rows.map((r) => [
+    r.hidden.join('-'), String(r.params), f2(r.logRatio1Init), f2(r.logRatio1Trained), f2(r.logRatio2Init), f2(r.logRatio2Trained),
+    e2(r.v1End), e2(r.v2End), r.confidenceEnd.toFixed(3), r.testAccuracy === null ? '—' : `${(100 * r.testAccuracy).toFixed(1)}%`,
+  ]);
+  return markdown(head, lines);
+}
+
+function markdown(head: readonly string[], rows: readonly (readonly string[])[]): string {
+  return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n') + '\n';
+}
+
+const INVESTIGATION_TEXT: Record<'logsigmoid' | 'widths', { title: string; paragraphs: string[] }> = {
+  logsigmoid: {
+    title: 'What the log-sigmoid finding depends on',
+    paragraphs: [
+      'The 5-layer log-sigmoid MLP of the study, trained from the same initialisation under single changes of its setting. Per setting: layer 1\'s mean V1 at initialisation and after the last epoch, at the study\'s one test input and averaged over 16 test inputs; the mean over the test split of the largest softmax probability (0.1: uniform over the 10 classes, 1: saturated), and at the one input; the test accuracy; and the verdict of the study\'s criterion (the mean FIM, V1 and V2 of each layer after training at most 0.1 × their initial value in more than half of the (layer, quantity) cases), at the one input and on the input average.',
+    ],
+  },
+  widths: {
+    title: 'Bound tightness against hidden widths',
+    paragraphs: [
+      'The 4-layer sigmoid MLP of the study (dropout 0.2 after the first hidden layer) for several hidden widths, on the MNIST test set split 8000/2000. Layer 1\'s log(mean UB / mean V) of the Theorem 4.1 upper bounds, for V1 and V2, at initialisation and as the median over the trained epochs, at the study\'s one test input. The paper reports 3.9 (V1) and 2.3 (V2) for a sigmoid MLP of unknown widths on MNIST.',
+    ],
+  },
+};
+
+/** The report of one investigation: its table (as rows) and the JSON behind it. */
+export function investigationReportHtml(what: 'logsigmoid' | 'widths', table: string, data: unknown, seconds: number): string {
+  const t = INVESTIGATION_TEXT[what];
+  const lines = table.trim().split('\n').filter((_, i) => i !== 1).map((l) => l.slice(2, -2).split(' | '));
+  return htmlReport({
+    title: `fimkit study --investigate ${what}`,
+    subtitle: t.title,
+    sections: [{ heading: t.title, paragraphs: [...t.paragraphs, `Wall time ${seconds.toFixed(0)} s.`], tables: [{ caption: t.title, columns: lines[0]!, rows: lines.slice(1) }] }],
+    data,
+  });
 }
