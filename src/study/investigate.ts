@@ -46,9 +46,15 @@ export interface LogSigmoidRow {
   confidenceEnd: number;
   confidenceAtInputEnd: number;
   testAccuracy: number | null;
+  /** Largest layer-1 mean V1 at the one input over the epochs before the last. */
+  v1Peak: number;
   /** The study's criterion (all layers; FIM, V1, V2) at the one input and on the input average. */
   verdict: Verdict;
   verdictAveraged: Verdict;
+  /** The same criterion against the peak over the earlier epochs instead of initialisation (one input). */
+  verdictFromPeak: Verdict;
+  /** Layer 1 and the confidence per epoch (epoch 0 = initialisation). */
+  trajectory: { epoch: number; fim: number; v1: number; v1Averaged: number; maxPAtInput: number; meanMaxP: number; testAccuracy: number | null }[];
   seconds: number;
 }
 
@@ -113,12 +119,15 @@ export async function investigateLogSigmoid(splits: Readonly<Record<string, Data
       fimInit: first.layers[0]!.fim, fimEnd: last.layers[0]!.fim,
       confidenceInit: first.meanMaxSoftmax, confidenceEnd: last.meanMaxSoftmax, confidenceAtInputEnd: last.maxSoftmaxAtInput,
       testAccuracy: last.testAccuracy,
+      v1Peak: Math.max(...e.epochs.slice(0, -1).map((x) => x.layers[0]!.v1)),
       verdict: logSigmoidVanishes(e.epochs.map((x) => x.layers)).status,
       verdictAveraged: logSigmoidVanishes(e.epochs.map((x) => x.averaged)).status,
+      verdictFromPeak: logSigmoidVanishes(e.epochs.map((x) => x.layers), 'peak').status,
+      trajectory: e.epochs.map((x) => ({ epoch: x.epoch, fim: x.layers[0]!.fim, v1: x.layers[0]!.v1, v1Averaged: x.averaged[0]?.v1 ?? NaN, maxPAtInput: x.maxSoftmaxAtInput, meanMaxP: x.meanMaxSoftmax, testAccuracy: x.testAccuracy })),
       seconds: e.seconds,
     };
     rows.push(row);
-    o.log?.(`  ${s.name}: layer-1 V1 ${row.v1Init.toExponential(2)} → ${row.v1End.toExponential(2)} (averaged ${row.v1AvgInit.toExponential(2)} → ${row.v1AvgEnd.toExponential(2)}), mean max p ${row.confidenceEnd.toFixed(3)}, ${row.verdict} / ${row.verdictAveraged} (${row.seconds.toFixed(0)} s)`);
+    o.log?.(`  ${s.name}: layer-1 V1 ${row.v1Init.toExponential(2)} → ${row.v1End.toExponential(2)} (averaged ${row.v1AvgInit.toExponential(2)} → ${row.v1AvgEnd.toExponential(2)}), mean max p ${row.confidenceEnd.toFixed(3)}, max p at input ${row.confidenceAtInputEnd.toFixed(3)}; ${row.verdict} (init) / ${row.verdictFromPeak} (peak) / ${row.verdictAveraged} (averaged) (${row.seconds.toFixed(0)} s)`);
   }
   return rows;
 }

@@ -188,17 +188,21 @@ export const VANISH_FACTOR = 0.1;
 /**
  * Appendix F, log-sigmoid MLP: "the FIM and its variances quickly go to zero in the first few
  * epochs" (in most of the cases). Per (layer, quantity) with a non-zero initial value: the value
- * after the last epoch against VANISH_FACTOR × the value at initialisation.
+ * after the last epoch against VANISH_FACTOR × the value at initialisation. The investigation
+ * also reads it against the peak over the earlier epochs (`baseline` 'peak'), because the
+ * quantities first grow when training starts and fall only once p(y|x) saturates.
  */
-export function logSigmoidVanishes(t: readonly (readonly Pick<LayerStat, 'fim' | 'v1' | 'v2'>[])[]): Finding {
+export function logSigmoidVanishes(t: readonly (readonly Pick<LayerStat, 'fim' | 'v1' | 'v2'>[])[], baseline: 'init' | 'peak' = 'init'): Finding {
   const out: boolean[] = [];
   if (t.length >= 2) {
     const first = t[0]!;
     const last = t[t.length - 1]!;
     first.forEach((l0, li) => {
       for (const key of ['fim', 'v1', 'v2'] as const) {
-        if (!(l0[key] > 0)) continue;
-        out.push(last[li]![key] <= VANISH_FACTOR * l0[key]);
+        // 'peak': against the largest value over the epochs before the last (the study uses 'init').
+        const ref = baseline === 'init' ? l0[key] : Math.max(...t.slice(0, -1).map((ls) => ls[li]![key]));
+        if (!(ref > 0)) continue;
+        out.push(last[li]![key] <= VANISH_FACTOR * ref);
       }
     });
   }
