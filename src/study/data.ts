@@ -26,7 +26,7 @@ export function studyDataNote(spec: string): string {
   }
   if (spec === 'mnist') return `MNIST, as in the paper (60 000 training, 10 000 test images).`;
   if (spec === 'embedded' || spec === 'fashion-mnist') {
-    return `Fashion-MNIST${spec === 'embedded' ? ' (the class-balanced subset shipped with fimkit)' : ''}, NOT the paper's MNIST: same image format and 10 classes, but a harder task, so the trained networks are less confident than on MNIST. ${PAPER}`;
+    return `Fashion-MNIST${spec === 'embedded' ? ' (the class-balanced subset shipped with fimkit)' : ''}, NOT the paper's MNIST: same image format and 10 classes, but a harder task (lower accuracy for the same network and training). ${PAPER}`;
   }
   return `Not the paper's data. ${PAPER}`;
 }
