@@ -35,7 +35,10 @@ test('a small study runs, checks the findings, and its report renders in headles
     }
   }
   assert.equal(r.toy.length, 4);
-  assert.ok(r.findings.length >= 8 && r.findings.every((f) => ['agrees', 'differs', 'not-checked'].includes(f.status)));
+  assert.equal(r.findings.length, 11);
+  // Every verdict is shown with its criterion (what was compared, threshold, cases, how many must pass).
+  const page = studyReportHtml(r);
+  for (const f of r.findings) assert.ok(page.includes(`${f.criterion.passed} of ${f.criterion.cases} ${f.criterion.caseUnit} cases pass`), f.id);
   const dir = mkdtempSync(join(tmpdir(), 'fimkit-study-'));
   const paths = writeReport(dir, studyReportHtml(r), r);
   assert.ok(existsSync(paths.html) && existsSync(paths.json));

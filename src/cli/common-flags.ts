@@ -70,7 +70,7 @@ export const DATA_FLAG: FlagSpec = {
   default: 'embedded',
   metavar: 'SPEC',
   description:
-    "Dataset: embedded (the Fashion-MNIST subset shipped with fimkit), fashion-mnist, mnist, dir:<path> (MNIST-format files), csv:<path>, json:<path>, or synthetic:<linear-gaussian|logistic|poisson|blobs>[?n=..&seed=..]. csv:/json: rows are split into train and test at random, 80/20 by default, by their content and a seed, whatever the path's spelling (see --split / --split-fraction and --split-seed); the other sets come with their own split.",
+    "Dataset: embedded (the Fashion-MNIST subset shipped with fimkit), fashion-mnist, mnist, mnist-test[:<path>] (the 10 000-image MNIST test set split 8000/2000), dir:<path> (MNIST-format files), csv:<path>, json:<path>, or synthetic:<linear-gaussian|logistic|poisson|blobs>[?n=..&seed=..]. csv:/json: rows are split into train and test at random, 80/20 by default, by their content and a seed, whatever the path's spelling (see --split / --split-fraction and --split-seed); the other sets come with their own split.",
   group: 'Data',
 };
 

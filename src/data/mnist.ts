@@ -23,7 +23,8 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { FimkitError } from '../core/errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
-import { type Dataset, type DatasetSplit, inputStats, standardizeInputs } from './dataset.js';
+import { Rng } from '../core/rng.js';
+import { type Dataset, type DatasetSplit, inputStats, standardizeInputs, subset } from './dataset.js';
 import { decodeIdx, digestHex, gunzipBytes, readFileBytes } from './files.js';
 import { type IdxArray, isGzip, parseIdx } from './idx.js';
 
@@ -277,6 +278,45 @@ export function loadMnistSplit(dir: string, split: SplitName, opts: MnistLoadOpt
 export function loadMnistLike(dir: string, opts: MnistLoadOptions = {}): DatasetSplit {
   let train = loadMnistSplit(dir, 'train', opts);
   let test = loadMnistSplit(dir, 'test', opts);
+  if (opts.normalize === 'standardize') {
+    const stats = inputStats(train);
+    train = standardizeInputs(train, stats);
+    test = standardizeInputs(test, stats);
+  } else if (opts.normalize !== undefined && opts.normalize !== 'unit') {
+    throw new FimkitError('INVALID_ARGUMENT', `normalize must be 'unit' or 'standardize', got '${String(opts.normalize)}'`);
+  }
+  return { train, test };
+}
+
+/**
+ * The MNIST test set alone (10 000 images) as a train/test split, for machines that hold only the
+ * t10k files. The split is a fixed, documented permutation, not "first 8000 / last 2000": the
+ * first 5000 test images were written by Census Bureau employees and the last 5000 by students
+ * (the dataset's own description), so a contiguous cut would put only the harder half in the
+ * test split. Indices: `new Rng(MNIST_TEST_SPLIT.seed).permutation(10000)`; its first `train`
+ * entries, sorted ascending, are the training samples, the rest (sorted) the test samples.
+ */
+export const MNIST_TEST_SPLIT = { seed: 'fimkit/mnist-test-split/v1', train: 8000, test: 2000 } as const;
+
+/** Train/test indices of MNIST_TEST_SPLIT for a test set of n samples (8000/2000 when n = 10 000; else 80/20). */
+export function mnistTestSplitIndices(n: number): { train: Uint32Array; test: Uint32Array } {
+  const nTrain = n === MNIST_TEST_SPLIT.train + MNIST_TEST_SPLIT.test ? MNIST_TEST_SPLIT.train : Math.round(0.8 * n);
+  if (nTrain < 1 || nTrain >= n) throw new FimkitError('SHAPE', `an MNIST test set of ${n} images cannot be split into train and test`);
+  const perm = new Rng(MNIST_TEST_SPLIT.seed).permutation(n);
+  return { train: perm.slice(0, nTrain).sort(), test: perm.slice(nTrain).sort() };
+}
+
+/**
+ * The t10k files of dir split by MNIST_TEST_SPLIT. With `kind` the files are checked as that
+ * dataset's (28 × 28, the official digests); pixels in [0, 1], or standardized with the training
+ * split's stats.
+ */
+export function loadMnistTestAsSplit(dir: string, opts: MnistLoadOptions = {}): DatasetSplit {
+  const all = loadMnistSplit(dir, 'test', opts);
+  const idx = mnistTestSplitIndices(all.length);
+  const base = opts.name ?? `${opts.kind ?? dir}-test`;
+  let train = subset(all, idx.train, `${base}/train`);
+  let test = subset(all, idx.test, `${base}/test`);
   if (opts.normalize === 'standardize') {
     const stats = inputStats(train);
     train = standardizeInputs(train, stats);

@@ -5,19 +5,28 @@
  *   fashion-mnist       full Fashion-MNIST: the cache dir, then Debian's package dir, else
  *                       download when allowed, else an error saying how to get it
  *   mnist               full MNIST: the cache dir, else download when allowed
- *   dir:<path>          the four standard MNIST-format files in <path>
+ *   mnist-test          the MNIST test set alone (10 000 images, the t10k files), split 8000/2000
+ *                       by the fixed permutation MNIST_TEST_SPLIT (mnist.ts); searched in
+ *                       mnistTestSearchDirs(): $FIMKIT_DATA_DIR/mnist (or the mnist cache dir),
+ *                       then ../shared/data/mnist beside the package root and beside the working
+ *                       directory. An IO error lists where it looked.
+ *   mnist-test:<path>   the same from the t10k files in <path>
+ *   dir:<path>          the four standard MNIST-format files in <path>; a folder holding only the
+ *                       two t10k files is split like mnist-test (and verified as MNIST's only
+ *                       when it is mnist-test: dir: loads any MNIST-format files unverified)
  *   csv:<path>          a CSV file, split randomly into train/test
  *   json:<path>         a JSON dataset file, split randomly into train/test
  *   synthetic:<name>    linear-gaussian | logistic | poisson | blobs, with optional parameters
  *                       after '?', e.g. synthetic:logistic?n=5000&theta=1,-0.5&seed=3
  */
+import { resolve } from 'node:path';
 import { FimkitError } from '../core/errors.js';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Rng } from '../core/rng.js';
 import { checkOptions } from '../core/options.js';
 import { type DatasetSplit, splitTrainTest } from './dataset.js';
-import { loadEmbedded } from './embedded.js';
+import { embeddedDataDir, loadEmbedded } from './embedded.js';
 import { loadCsvFile, loadJsonFile } from './files.js';
 import {
   type FetchLike,
@@ -28,6 +37,7 @@ import {
   downloadMnistLike,
   hasMnistFiles,
   loadMnistLike,
+  loadMnistTestAsSplit,
 } from './mnist.js';
 import { type SyntheticSplitOptions, SYNTHETIC_NAMES, makeSyntheticSplit } from './synthetic.js';
 import type { TabularOptions } from './tabular.js';
@@ -36,6 +46,8 @@ export const DATASET_SPECS: readonly string[] = [
   'embedded',
   'fashion-mnist',
   'mnist',
+  'mnist-test',
+  'mnist-test:<path>',
   'dir:<path>',
   'csv:<path>',
   'json:<path>',
@@ -145,6 +157,36 @@ async function resolveMnistKind(kind: MnistKind, opts: ResolveOptions): Promise<
   throw new FimkitError('IO', `${kind} not found (looked in ${dirs.join(', ')}): ${how}, or use a dir:<path> spec`);
 }
 
+/**
+ * Where `mnist-test` looks for the t10k files, in order: the mnist cache dir
+ * ($FIMKIT_DATA_DIR/mnist when set), then ../shared/data/mnist beside the package root and beside
+ * the working directory (where CI keeps a read-only copy of the MNIST test set).
+ */
+export function mnistTestSearchDirs(extra: readonly string[] = [], cacheDir?: string): string[] {
+  const dirs = [...extra, cacheDir ?? defaultCacheDir('mnist')];
+  try {
+    dirs.push(resolve(embeddedDataDir(), '../../../shared/data/mnist'));
+  } catch {
+    // no package root found: only the other places
+  }
+  dirs.push(resolve(process.cwd(), '../shared/data/mnist'));
+  return [...new Set(dirs)];
+}
+
+function resolveMnistTest(arg: string, opts: ResolveOptions): DatasetSplit {
+  const load = (dir: string): DatasetSplit => {
+    opts.log?.(`mnist-test: loading the MNIST test set from ${dir}, split 8000 train / 2000 test`);
+    return loadMnistTestAsSplit(dir, { kind: 'mnist', ...(opts.normalize ? { normalize: opts.normalize } : {}), ...(opts.flatten ? { flatten: true } : {}) });
+  };
+  const dirs = arg !== '' ? [arg] : mnistTestSearchDirs(opts.searchDirs ?? [], opts.cacheDir);
+  for (const dir of dirs) if (hasMnistFiles(dir, ['test'])) return load(dir);
+  throw new FimkitError(
+    'IO',
+    `mnist-test: the MNIST test files (t10k-images-idx3-ubyte[.gz], t10k-labels-idx1-ubyte[.gz]) are not in ${dirs.join(', ')}; ` +
+      `put them in one of those folders (FIMKIT_DATA_DIR=<dir> looks in <dir>/mnist), pass mnist-test:<path>, or use --data mnist --download`,
+  );
+}
+
 /** Train/test splits for a dataset spec (see the module comment). */
 export async function resolveDataset(spec = 'embedded', opts: ResolveOptions = {}): Promise<DatasetSplit> {
   if (typeof spec !== 'string' || spec === '') throw new FimkitError('INVALID_ARGUMENT', `resolveDataset: spec must be a non-empty string (${DATASET_SPECS.join(', ')}), got ${String(spec)}`);
@@ -176,8 +218,19 @@ export async function resolveDataset(spec = 'embedded', opts: ResolveOptions = {
     case 'fashion-mnist':
     case 'mnist':
       return resolveMnistKind(spec as MnistKind, opts);
-    case 'dir:':
-      return loadMnistLike(needsArg(), { ...(opts.normalize ? { normalize: opts.normalize } : {}), ...(opts.flatten ? { flatten: true } : {}) });
+    case 'mnist-test':
+      return resolveMnistTest('', opts);
+    case 'mnist-test:':
+      return resolveMnistTest(needsArg(), opts);
+    case 'dir:': {
+      const dir = needsArg();
+      const load = { ...(opts.normalize ? { normalize: opts.normalize } : {}), ...(opts.flatten ? { flatten: true } : {}) };
+      if (!hasMnistFiles(dir) && hasMnistFiles(dir, ['test'])) {
+        opts.log?.(`${dir}: only the t10k files; splitting them 8000/2000 as mnist-test does`);
+        return loadMnistTestAsSplit(dir, { ...load, verify: false, name: dir });
+      }
+      return loadMnistLike(dir, load);
+    }
     case 'csv:':
       return split(loadCsvFile(needsArg(), { ...(opts.log ? { log: opts.log } : {}), ...opts.tabular }), needsArg());
     case 'json:':
