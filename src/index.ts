@@ -12,3 +12,4 @@ export * from './fisher/files.js';
 export * from './report/files.js';
 export { FileCheckpointStore } from './train/checkpoint-file.js';
 export { writeFileAtomic, writeJsonAtomic } from './io/atomic.js';
+export * from './nn/import/files.js';
