@@ -236,3 +236,23 @@ test('CLI: fisher reads an ONNX and a TF.js model by content; bad files and a mo
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('CLI import: prints the architecture, writes fimkit JSON atomically, refuses to overwrite without --force', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fimkit-import-verb-'));
+  try {
+    const out = join(dir, 'cnn.json');
+    const r = await cli(['import', '--model', join(FIX, 'cnn.onnx'), '--out', out, '--json']);
+    assert.equal(r.code, 0, r.err);
+    const j = JSON.parse(r.out) as { format: string; parameters: number; likelihood: string };
+    assert.deepEqual([j.format, j.parameters, j.likelihood], ['onnx', 184, 'categorical']);
+    const back = loadModelFile(out);
+    assert.equal(back.format, 'fimkit');
+    assert.deepEqual(back.model.spec(), loadModelFile(join(FIX, 'cnn.onnx')).model.spec());
+    const again = await cli(['import', '--model', join(FIX, 'cnn.onnx'), '--out', out]);
+    assert.equal(again.code, 1);
+    assert.match(again.err, /error \[IO\]: .*exists; pass --force/);
+    assert.equal((await cli(['import', '--model', join(FIX, 'cnn.onnx'), '--out', out, '--force'])).code, 0);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -4,9 +4,10 @@
  */
 import type { Command } from '../command.js';
 import { fisherCommand } from './fisher.js';
+import { importCommand } from './import.js';
 import { infoCommand } from './info.js';
 import { trainCommand } from './train.js';
 import { studyCommand } from './study.js';
 import { varianceCommand } from './variance.js';
 
-export const COMMANDS: readonly Command[] = [studyCommand, trainCommand, fisherCommand, varianceCommand, infoCommand];
+export const COMMANDS: readonly Command[] = [studyCommand, trainCommand, fisherCommand, varianceCommand, importCommand, infoCommand];
