@@ -2,6 +2,7 @@
  * fimkit — the public API (Node entry): everything in the browser entry, plus what needs the
  * file system (model files, dataset files and downloads, file checkpoints, atomic writes).
  */
+import './report/node-dom.js'; // charts render into a linkedom document in Node
 export * from './browser.js';
 export * from './nn/io.js';
 export * from './data/files.js';
