@@ -562,7 +562,7 @@ export function lineChart(options: LineChartOptions): string {
       const g = el('g', { class: 'legend-item' });
       if (item.shown !== item.name) g.appendChild(el('title', {}, item.name));
       g.appendChild(el('path', { d: `M${px(x)} ${px(y)}H${px(x + LEGEND_SWATCH)}`, stroke: color(si), 'stroke-width': 2, ...(s.dash ? { 'stroke-dasharray': s.dash.trim() } : {}) }));
-      g.appendChild(el('text', { x: px(x + LEGEND_SWATCH + 6), y: px(y), dy: '0.32em', fill: '#222222' }, item.shown));
+      g.appendChild(el('text', { x: px(x + LEGEND_SWATCH + 6), y: px(y), dy: '0.32em', 'text-anchor': 'start', fill: '#222222' }, item.shown));
       lg.appendChild(g);
     });
     svg.appendChild(lg);

@@ -6,8 +6,9 @@ import type { Command } from '../command.js';
 import { fisherCommand } from './fisher.js';
 import { importCommand } from './import.js';
 import { infoCommand } from './info.js';
+import { serveCommand } from './serve.js';
 import { trainCommand } from './train.js';
 import { studyCommand } from './study.js';
 import { varianceCommand } from './variance.js';
 
-export const COMMANDS: readonly Command[] = [studyCommand, trainCommand, fisherCommand, varianceCommand, importCommand, infoCommand];
+export const COMMANDS: readonly Command[] = [studyCommand, trainCommand, fisherCommand, varianceCommand, importCommand, serveCommand, infoCommand];
