@@ -139,7 +139,7 @@ function renderResult(r: AnalysisResult): void {
     for (const v of p.diag) { sum += v; max = Math.max(max, v); }
     return `<tr data-param="${l.label}.${p.name}"><td>${l.label} ${p.name}</td><td>${p.diag.length}</td><td class="sum">${sum.toPrecision(10)}</td><td class="mean">${(sum / p.diag.length).toPrecision(10)}</td><td class="max">${max.toPrecision(10)}</td></tr>`;
   }));
-  $('summary').innerHTML = `<h2>Exact Fisher diagonal</h2><p>${r.numInputs} inputs, ${r.numParams.toLocaleString('en-US')} parameters, ${r.likelihood} likelihood; ${r.seconds.diag.toFixed(2)} s (diagonal), ${r.seconds.kfac.toFixed(2)} s (KFAC), ${r.seconds.variance.toFixed(2)} s (variances)</p>` +
+  $('summary').innerHTML = `<h2>Exact Fisher diagonal</h2><p>${r.numInputs} inputs, ${r.numParams.toLocaleString('en-US')} parameters, ${r.likelihood} likelihood; <span id="diag-seconds" data-seconds="${r.seconds.diag}">${r.seconds.diag.toFixed(2)}</span> s (diagonal), ${r.seconds.kfac.toFixed(2)} s (KFAC), ${r.seconds.variance.toFixed(2)} s (variances)</p>` +
     `<table id="diag-table"><thead><tr><th>parameter</th><th>entries</th><th>sum</th><th>mean</th><th>max</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
   const withK = r.layers.filter((l) => l.kfac);
   if (withK.length) {
