@@ -28,6 +28,7 @@ export { numericalGradient, numericalDirectional, maxRelativeError } from './aut
 export * from './nn/layers.js';
 export * from './nn/sequential.js';
 export * from './nn/format.js';
+export * from './nn/import/index.js';
 export * from './likelihoods/index.js';
 export * from './optim/index.js';
 export * from './data/dataset.js';

@@ -2,6 +2,7 @@
  * fimkit — the public API (Node entry): everything in the browser entry, plus what needs the
  * file system (model files, dataset files and downloads, file checkpoints, atomic writes).
  */
+import './report/node-dom.js'; // charts render into a linkedom document in Node
 export * from './browser.js';
 export * from './nn/io.js';
 export * from './data/files.js';
@@ -13,4 +14,5 @@ export * from './report/files.js';
 export { FileCheckpointStore } from './train/checkpoint-file.js';
 export { writeFileAtomic, writeJsonAtomic } from './io/atomic.js';
 export { loadObservedCsv } from './ode/data-file.js';
-export { loadModelFile } from './ode/user-file.js';
+export { loadModelFile as loadOdeModelFile } from './ode/user-file.js';
+export * from './nn/import/files.js';

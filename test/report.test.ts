@@ -192,15 +192,24 @@ function frameOf(svg: XmlElement) {
 }
 
 function tickLabels(svg: XmlElement, axis: 'x' | 'y'): { label: string; pos: number }[] {
-  const [group] = byClass(svg, `${axis}-ticks`);
+  // Plot writes tick marks and tick labels as two groups of the axis' class; the labels are
+  // <text transform="translate(x,y)"> inside a group offset along the other axis only.
+  const group = byClass(svg, `${axis}-ticks`).find((g) => childElements(g).some((e) => e.name === 'text'));
   assert.ok(group, `chart has ${axis} tick labels`);
-  return childElements(group).map((t) => ({ label: textOf(t), pos: Number(axis === 'x' ? t.attrs.x : t.attrs.y) }));
+  return childElements(group).map((t) => {
+    const [, x, y] = /translate\(([-0-9.e]+),([-0-9.e]+)\)/.exec(t.attrs.transform!)!;
+    return { label: textOf(t), pos: Number(axis === 'x' ? x : y) };
+  });
 }
 
 function seriesPaths(svg: XmlElement): { d: string; circles: PathPoint[] }[] {
+  // Plot draws each series' line and its isolated points as two marks: groups 'series' and
+  // 'series-dots' with the same data-series index.
+  const dots = byClass(svg, 'series-dots');
   return byClass(svg, 'series').map((g) => {
     const path = childElements(g).find((e) => e.name === 'path');
-    const circles = childElements(g).filter((e) => e.name === 'circle').map((c) => ({ x: Number(c.attrs.cx), y: Number(c.attrs.cy) }));
+    const own = dots.find((d) => d.attrs['data-series'] === g.attrs['data-series']);
+    const circles = (own ? childElements(own) : []).filter((e) => e.name === 'circle').map((c) => ({ x: Number(c.attrs.cx), y: Number(c.attrs.cy) }));
     return { d: path?.attrs.d ?? '', circles };
   });
 }
@@ -371,23 +380,31 @@ test('undrawable points are skipped and counted, and the line breaks there', () 
 });
 
 test('lines leaving a fixed range are clipped at the plot frame, not drawn outside it', () => {
-  // (-1, .5)→(1, 5) lies wholly outside; (1, 5)→(2, .5)→(3, -2) enters at the top and leaves at
-  // the bottom (x = 2.2); (3, -2)→(3.5, .5)→(4.5, .5) re-enters at x = 3.4 and leaves at x = 4.
-  const svg = parseXml(lineChart({ title: 'clip', yRange: [0, 1], xRange: [0, 4], series: [{ name: 's', x: [-1, 1, 2, 3, 3.5, 4.5], y: [0.5, 5, 0.5, -2, 0.5, 0.5] }] }));
+  // Plot draws the whole polyline and clips it to the frame with a clip path (the browser cuts
+  // it at the edges): the line's group must use a clip path that is exactly the frame, and the
+  // vertices must be the data's positions on the fixed axes, outside ones included.
+  const xs = [-1, 1, 2, 3, 3.5, 4.5];
+  const ys = [0.5, 5, 0.5, -2, 0.5, 0.5];
+  const svg = parseXml(lineChart({ title: 'clip', yRange: [0, 1], xRange: [0, 4], series: [{ name: 's', x: xs, y: ys }] }));
   const f = frameOf(svg);
-  const pieces = subpaths(seriesPaths(svg)[0]!.d);
-  assert.deepEqual(pieces.map((p) => p.length), [3, 3], 'two visible pieces of three vertices each');
-  const tx0 = (v: number) => f.x0 + (v / 4) * (f.x1 - f.x0);
-  assert.ok(Math.abs(pieces[0]![2]!.x - tx0(2.2)) < 0.02 && Math.abs(pieces[0]![2]!.y - f.y1) < 0.01, 'leaves through the bottom at x = 2.2');
-  assert.ok(Math.abs(pieces[1]![0]!.x - tx0(3.4)) < 0.02 && Math.abs(pieces[1]![0]!.y - f.y1) < 0.01, 're-enters at x = 3.4');
-  assert.ok(Math.abs(pieces[1]![2]!.x - f.x1) < 0.01, 'ends on the right edge');
-  for (const p of pieces.flat()) {
-    assert.ok(p.x >= f.x0 - 0.01 && p.x <= f.x1 + 0.01 && p.y >= f.y0 - 0.01 && p.y <= f.y1 + 0.01, `(${p.x}, ${p.y}) inside the frame`);
-  }
-  // The segment from (1, 5) down to (2, 0.5) crosses y = 1 at x = 1 + 4/4.5: the clipped piece starts there on the top edge.
+  const series = byClass(svg, 'series')[0]!;
+  const clipped = findAll(svg, (e) => e.name === 'g' && 'clip-path' in e.attrs && findAll(e, (c) => c === series).length > 0)[0];
+  assert.ok(clipped, 'the series is inside a clipped group');
+  const id = /^url\(#([^)]+)\)$/.exec(clipped.attrs['clip-path']!)![1];
+  const clip = findAll(svg, (e) => e.name === 'clipPath' && e.attrs.id === id)[0]!;
+  const rect = childElements(clip)[0]!;
+  assert.deepEqual([Number(rect.attrs.x), Number(rect.attrs.y), Number(rect.attrs.x) + Number(rect.attrs.width), Number(rect.attrs.y) + Number(rect.attrs.height)], [f.x0, f.y0, f.x1, f.y1], 'the clip rectangle is the frame');
+  const pts = subpaths(seriesPaths(svg)[0]!.d).flat();
+  assert.equal(pts.length, xs.length);
   const tx = (v: number) => f.x0 + (v / 4) * (f.x1 - f.x0);
-  const entry = pieces.map((p) => p[0]!).find((p) => Math.abs(p.y - f.y0) < 0.01 && p.x > tx(1));
-  assert.ok(entry && Math.abs(entry.x - tx(1 + 4 / 4.5)) < 0.02, `entry point ${JSON.stringify(entry)}`);
+  const ty = (v: number) => f.y1 - v * (f.y1 - f.y0);
+  pts.forEach((p, i) => {
+    assert.ok(Math.abs(p.x - tx(xs[i]!)) < 0.01 && Math.abs(p.y - ty(ys[i]!)) < 0.01, `vertex ${i} at (${p.x}, ${p.y})`);
+  });
+  // Unclipped groups hold no data: every line and dot mark is clipped.
+  for (const g of [...byClass(svg, 'series'), ...byClass(svg, 'series-dots')]) {
+    assert.ok(findAll(svg, (e) => 'clip-path' in e.attrs && findAll(e, (c) => c === g).length > 0).length === 1);
+  }
 });
 
 test('all text is escaped: names with markup, ampersands, quotes and control characters', () => {
@@ -502,7 +519,8 @@ test('the HTML report is one self-contained, well-formed document with the data 
     assert.notEqual(el.name, 'link');
     assert.notEqual(el.name, 'img');
   }
-  assert.doesNotMatch(html, /@import|url\(|https?:\/\/(?!www\.w3\.org\/2000\/svg")/);
+  // url(#…) references a clip path inside the page (Plot clips lines to the frame that way).
+  assert.doesNotMatch(html, /@import|url\((?!#fimkit-clip-)|https?:\/\/(?!www\.w3\.org\/2000\/svg")/);
   // Tables: numbers right-aligned and formatted, null as a dash, text escaped.
   const cells = findAll(doc, (e) => e.name === 'td');
   assert.deepEqual(cells.map((c) => textOf(c)), ['1', '1.235e-5', 'ok', '2', '—', '<none>']);
@@ -650,7 +668,7 @@ test('headless Chromium loads the report without errors, finds every chart, and 
 
     // The DOM as Chromium parsed it: every chart, the title, the sections, the data block.
     const html = dom.stdout;
-    assert.equal((html.match(/<svg\b[^>]*class="fimkit-chart"/g) ?? []).length, chartCount);
+    assert.equal((html.match(/<svg\b[^>]*class="fimkit-chart[ "]/g) ?? []).length, chartCount); // Plot adds its own class after ours
     assert.equal((html.match(/<svg\b[^>]*class="fimkit-multiples"/g) ?? []).length, 1);
     assert.equal((html.match(/<section\b/g) ?? []).length, 3);
     assert.ok(html.includes(`<title>Variance of Fisher estimators &lt;demo&gt; &amp; checks</title>`), 'page title');

@@ -5,7 +5,9 @@
 import type { DType } from '../core/dtype.js';
 import { resolveDataset, type Dataset } from '../data/index.js';
 import { likelihoodNameFor, makeLikelihood, type Likelihood } from '../likelihoods/index.js';
-import { loadModel, type Sequential } from '../nn/index.js';
+import type { Sequential } from '../nn/index.js';
+import { loadModelFile } from '../nn/import/files.js';
+import type { ImportedModel } from '../nn/import/common.js';
 import { flagString, type ParsedArgs } from './args.js';
 import { checkOutputDir, checkOutputFile } from '../io/output.js';
 import { likelihoodFromFlags, parseSplitFlag } from './common-flags.js';
@@ -13,6 +15,8 @@ import { likelihoodFromFlags, parseSplitFlag } from './common-flags.js';
 export interface ModelAndData {
   modelPath: string;
   model: Sequential;
+  /** How the model file was read (fimkit JSON, ONNX or TF.js) and what the import changed. */
+  imported: ImportedModel;
   data: Dataset;
   likelihood: Likelihood;
 }
@@ -41,13 +45,17 @@ export function checkOutDir(dir: string, files: readonly string[], f: ParsedArgs
 
 export async function loadModelAndData(f: ParsedArgs['flags'], quiet: boolean, note: (text: string) => void): Promise<ModelAndData> {
   const modelPath = flagString(f, 'model')!;
-  const model = loadModel(modelPath, flagString(f, 'dtype') as DType | undefined);
+  // fimkit JSON, ONNX or TF.js, told apart by the file's content.
+  const imported = loadModelFile(modelPath, flagString(f, 'dtype') as DType | undefined);
+  const model = imported.model;
+  if (!quiet && imported.format !== 'fimkit') note(`imported ${imported.format} model ${modelPath}: ${imported.notes.join('; ')}`);
   const split = flagString(f, 'split') as 'train' | 'test';
   const data = (await resolveDataset(flagString(f, 'data')!, {
     download: f['download'] === true, ...(quiet ? {} : { log: note }),
     split: parseSplitFlag(flagString(f, 'split-fraction'), 'split-fraction'), seed: f['split-seed'] as number,
   }))[split];
-  const lk = likelihoodFromFlags(f, likelihoodNameFor(data.targetKind));
+  // --likelihood, else the one an imported model's final softmax names, else the data's.
+  const lk = likelihoodFromFlags(f, imported.likelihood ?? likelihoodNameFor(data.targetKind));
   const likelihood = makeLikelihood(lk.name, lk.opts);
-  return { modelPath, model, data, likelihood };
+  return { modelPath, model, imported, data, likelihood };
 }

@@ -14,7 +14,8 @@ export type ErrorCode =
   | 'INVALID_ARGUMENT'
   | 'BACKEND'
   | 'IO'
-  | 'TOO_LARGE';
+  | 'TOO_LARGE'
+  | 'UNSUPPORTED_OPERATOR';
 
 export class FimkitError extends Error {
   readonly code: ErrorCode;

@@ -5,6 +5,7 @@
 import { join } from 'node:path';
 import { fail } from '../core/errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
+import './node-dom.js';
 
 export interface ReportPaths {
   html: string;

@@ -1,5 +1,5 @@
 /**
- * Report toolkit, browser-safe part: SVG line charts and the self-contained HTML report.
+ * Report toolkit, browser-safe part: SVG line charts (Observable Plot) and the self-contained HTML report.
  * Writing files lives in ./files.js (Node only) and is not re-exported here.
  */
 export {
@@ -10,3 +10,4 @@ export {
   htmlReport, readReportData, formatCell, embedJson,
   type ReportOptions, type ReportSection, type ReportTable, type ReportFinding, type FindingStatus, type TableCell, type ReportChart,
 } from './html.js';
+export { setChartDocument, chartDocument } from './dom.js';

@@ -1,16 +1,19 @@
 /**
- * Dependency-free SVG line charts for study reports: pure functions from numbers to SVG text.
- * No DOM, no Node built-ins, so the same code renders in Node (files) and in a browser.
+ * SVG line charts for study reports, drawn by Observable Plot and returned as SVG text. In a
+ * browser Plot draws into the page's document; in Node into a linkedom document (./dom.ts).
+ * The axis scales (decade and 1/2/5 ticks) and small-multiple grids are fimkit's own.
  *
- * Output is deterministic: coordinates are rounded to 0.01 px and nothing depends on time,
- * locale or randomness, so the same input gives the same bytes (tests compare strings).
+ * Output is deterministic: nothing depends on time, locale or randomness (Plot's clip-path ids
+ * are replaced by ids from the content), so the same input gives the same bytes.
  *
  * Values that cannot be drawn -- null, NaN, ±Infinity, and zero or negative values on a log
  * axis -- are skipped: the line breaks there (it never bridges the gap or draws at a clamped
  * position), and the number skipped is stated in the chart's <desc> and its data-skipped
  * attribute, so a reader learns that the picture omits points.
  */
+import * as Plot from '@observablehq/plot';
 import { fail } from '../core/errors.js';
+import { chartDocument } from './dom.js';
 
 export interface ChartSeries {
   /** Shown in the legend; any text (escaped). */
@@ -289,12 +292,7 @@ export function logScale(dataMin: number, dataMax: number, maxLabels: number, fi
 }
 
 // ---------------------------------------------------------------------------------------------
-// Line chart
-
-interface Point {
-  x: number;
-  y: number;
-}
+// Line chart (drawn by Observable Plot)
 
 function validateRange(range: readonly [number, number] | undefined, log: boolean, axis: string): void {
   if (range === undefined) return;
@@ -309,40 +307,6 @@ function validPositive(v: number, log: boolean): boolean {
   return Number.isFinite(v) && (!log || v > 0);
 }
 
-/** Liang–Barsky: the part of segment a→b inside the rectangle, or null. */
-function clipSegment(a: Point, b: Point, x0: number, y0: number, x1: number, y1: number): [Point, Point, boolean, boolean] | null {
-  const dx = b.x - a.x;
-  const dy = b.y - a.y;
-  let t0 = 0;
-  let t1 = 1;
-  const edges: [number, number][] = [
-    [-dx, a.x - x0],
-    [dx, x1 - a.x],
-    [-dy, a.y - y0],
-    [dy, y1 - a.y],
-  ];
-  for (const [p, q] of edges) {
-    if (p === 0) {
-      if (q < 0) return null;
-    } else {
-      const r = q / p;
-      if (p < 0) {
-        if (r > t1) return null;
-        if (r > t0) t0 = r;
-      } else {
-        if (r < t0) return null;
-        if (r < t1) t1 = r;
-      }
-    }
-  }
-  return [
-    { x: a.x + t0 * dx, y: a.y + t0 * dy },
-    { x: a.x + t1 * dx, y: a.y + t1 * dy },
-    t0 > 0,
-    t1 < 1,
-  ];
-}
-
 function legendMode(legend: LineChartOptions['legend']): LegendPlacement {
   if (legend === undefined || legend === true) return 'right';
   if (legend === false) return 'none';
@@ -355,9 +319,40 @@ function truncate(text: string, maxChars: number): string {
   return chars.length <= maxChars ? text : chars.slice(0, Math.max(1, maxChars - 1)).join('') + '…';
 }
 
+/** FNV-1a of a string, as 8 hex digits: ids that depend only on the chart's content. */
+function contentHash(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h.toString(16).padStart(8, '0');
+}
+
+const SVG_NS = 'http://www.w3.org/2000/svg';
+
 /**
- * An SVG line chart. Throws INVALID_ARGUMENT for unusable options and SHAPE when a series' x
- * and y differ in length. See the module comment for how undrawable values are handled.
+ * The element as XML text, every attribute value and text node escaped with escapeXml (DOM
+ * serialisers leave '<' in attribute values, which XML forbids); <style> text is CSS, kept as is.
+ */
+function serializeXml(node: Element): string {
+  const attrs = Array.from(node.attributes, (a) => ` ${a.name}="${escapeXml(a.value)}"`).join('');
+  const kids = Array.from(node.childNodes, (c): string => {
+    if (c.nodeType === 1) return serializeXml(c as Element);
+    if (c.nodeType === 3) return node.localName === 'style' ? (c.textContent ?? '').replace(/[<>&]/g, '') : escapeXml(c.textContent ?? '');
+    return '';
+  }).join('');
+  const name = node.localName;
+  return kids === '' ? `<${name}${attrs}/>` : `<${name}${attrs}>${kids}</${name}>`;
+}
+
+/**
+ * An SVG line chart drawn by Observable Plot (axes, grid, frame, lines, clipping). fimkit decides
+ * what Plot is given: which points are drawable (the rest are NaN, where Plot breaks the line),
+ * the axis domains and ticks (linearScale / logScale: decades on log axes, nice 1/2/5 steps on
+ * linear ones), and the accessible wrapper (<title>, a <desc> that counts skipped points, a
+ * legend, the chart title). Throws INVALID_ARGUMENT for unusable options and SHAPE when a
+ * series' x and y differ in length.
  */
 export function lineChart(options: LineChartOptions): string {
   const width = options.width ?? 480;
@@ -408,22 +403,20 @@ export function lineChart(options: LineChartOptions): string {
     skippedPerSeries.push(skipped);
   });
 
-  // Layout. Label sizes are estimated from character counts (no text metrics without a DOM).
+  // Layout. Label sizes are estimated from character counts (no text metrics without layout).
   const titleH = options.title ? 24 : 8;
   const names = options.series.map((s) => s.name);
   const legendChars = Math.min(28, Math.max(0, ...names.map((n) => Array.from(n).length)));
   const legendW = legend === 'right' ? Math.min(width * 0.4, LEGEND_SWATCH + 8 + legendChars * CHAR_WIDTH + 8) : 0;
   const xLabelH = options.xLabel ? 16 : 0;
   const plotHGuess = height - titleH - 22 - xLabelH - 8;
-  const yScale0 = logY
+  const yScale = logY
     ? logScale(yMin, yMax, Math.floor(plotHGuess / 22), options.yRange)
     : linearScale(yMin, yMax, Math.max(2, Math.floor(plotHGuess / 40)), options.yRange);
-  const yLabelChars = Math.max(1, ...yScale0.ticks.map((t) => t.label.length));
+  const yLabelChars = Math.max(1, ...yScale.ticks.map((t) => t.label.length));
   const left = 8 + (options.yLabel ? 18 : 0) + yLabelChars * CHAR_WIDTH + 8;
   const right = 14 + legendW;
-  const plotX0 = left;
-  const plotX1 = width - right;
-  const plotW = plotX1 - plotX0;
+  const plotW = width - right - left;
   if (plotW < 20) fail('INVALID_ARGUMENT', `chart width ${width} leaves no room for the plot (${Math.round(plotW)} px)`);
   const xScale = logX
     ? logScale(xMin, xMax, Math.floor(plotW / 50), options.xRange)
@@ -431,7 +424,7 @@ export function lineChart(options: LineChartOptions): string {
       linearScale(xMin, xMax, Math.max(2, Math.floor(plotW / 50)), options.xRange, false);
 
   // Bottom legend: lay items in rows that fit the plot width.
-  const legendItems: { name: string; shown: string; w: number; row: number; col: number }[] = [];
+  const legendItems: { name: string; shown: string; row: number; col: number }[] = [];
   let legendRows = 0;
   if (legend !== 'none') {
     const maxChars = legend === 'right' ? Math.max(3, Math.floor((legendW - LEGEND_SWATCH - 16) / CHAR_WIDTH)) : Math.max(3, Math.floor((plotW - LEGEND_SWATCH - 16) / CHAR_WIDTH));
@@ -444,182 +437,146 @@ export function lineChart(options: LineChartOptions): string {
           legendRows++;
           rowX = 0;
         }
-        legendItems.push({ name, shown, w, row: legendRows, col: rowX });
+        legendItems.push({ name, shown, row: legendRows, col: rowX });
         rowX += w;
-      } else {
-        legendItems.push({ name, shown, w, row: legendItems.length, col: 0 });
-      }
+      } else legendItems.push({ name, shown, row: legendItems.length, col: 0 });
     }
     if (legend === 'bottom') legendRows++;
   }
-  const bottomLegendH = legend === 'bottom' ? legendRows * 16 + 6 : 0;
+  const bottom = 22 + xLabelH + 8 + (legend === 'bottom' ? legendRows * 16 + 6 : 0);
   const plotY0 = titleH;
-  const plotY1 = height - (22 + xLabelH + 8 + bottomLegendH);
-  const plotH = plotY1 - plotY0;
-  if (plotH < 20) fail('INVALID_ARGUMENT', `chart height ${height} leaves no room for the plot (${Math.round(plotH)} px)`);
-  const yScale = yScale0;
+  const plotY1 = height - bottom;
+  const plotX0 = left;
+  const plotX1 = width - right;
+  if (plotY1 - plotY0 < 20) fail('INVALID_ARGUMENT', `chart height ${height} leaves no room for the plot (${Math.round(plotY1 - plotY0)} px)`);
 
-  // Fraction along an axis; v/span - min/span rather than (v - min)/span, which overflows near ±1.8e308.
+  // A value so far outside a fixed range that its position along the axis overflows float64 is
+  // skipped (and counted) like a non-finite one; v/span − min/span does not overflow near ±1.8e308.
   const along = (scale: AxisScale, v: number) => {
     if (scale.log) return (Math.log10(v) - Math.log10(scale.min)) / (Math.log10(scale.max) - Math.log10(scale.min));
     const span = scale.max - scale.min;
     return v / span - scale.min / span;
   };
-  const tx = (v: number) => plotX0 + along(xScale, v) * plotW;
-  const ty = (v: number) => plotY1 - along(yScale, v) * plotH;
-
-  // Runs of consecutive drawable points, in pixels. A value so far outside a fixed range that its
-  // pixel position overflows float64 is skipped (and counted) like a non-finite one.
   let offScale = 0;
-  const seriesRuns: Point[][][] = options.series.map((s, si) => {
+  const seriesData = options.series.map((s, si) => {
     const ok = usable[si]!;
-    const runs: Point[][] = [];
-    let run: Point[] = [];
-    for (let i = 0; i < s.x.length; i++) {
-      const p = ok[i] ? { x: tx(s.x[i]!), y: ty(s.y[i]!) } : null;
-      if (p !== null && !(Number.isFinite(p.x) && Number.isFinite(p.y))) {
+    return Array.from(s.x, (x: number, i: number): { x: number; y: number } => {
+      if (!ok[i]) return { x: NaN, y: NaN };
+      const fx = along(xScale, x);
+      const fy = along(yScale, s.y[i]!);
+      // Beyond 1e6 plot widths a point is nowhere near the frame: Plot would write coordinates in exponent form.
+      if (!(Number.isFinite(fx) && Number.isFinite(fy) && Math.abs(fx) < 1e6 && Math.abs(fy) < 1e6)) {
         skippedPerSeries[si]!++;
         offScale++;
+        return { x: NaN, y: NaN };
       }
-      if (p === null || !(Number.isFinite(p.x) && Number.isFinite(p.y))) {
-        if (run.length > 0) runs.push(run);
-        run = [];
-        continue;
-      }
-      run.push(p);
-    }
-    if (run.length > 0) runs.push(run);
-    return runs;
+      return { x, y: s.y[i]! };
+    });
   });
   const totalSkipped = skippedPerSeries.reduce((a, b) => a + b, 0);
   const totalPoints = options.series.reduce((a, s) => a + s.x.length, 0);
   const drawable = totalPoints - totalSkipped;
 
-  const out: string[] = [];
+  const color = (si: number): string => options.series[si]!.color ?? SERIES_COLORS[si % SERIES_COLORS.length]!;
+  const tickFormat = (scale: AxisScale) => {
+    const labels = new Map(scale.ticks.map((t) => [t.value, t.label]));
+    return (v: number) => labels.get(v) ?? '';
+  };
+  const majors = (scale: AxisScale) => scale.ticks.filter((t) => t.major).map((t) => t.value);
+  const marks: Plot.Markish[] = [
+    Plot.gridY(majors(yScale), { stroke: '#e3e3e3', strokeOpacity: 1 }),
+    Plot.gridX(majors(xScale), { stroke: '#e3e3e3', strokeOpacity: 1 }),
+    Plot.frame({ stroke: '#555555', className: 'frame' }),
+    Plot.axisY(yScale.ticks.map((t) => t.value), { tickFormat: tickFormat(yScale), tickSize: 5, label: null, className: 'y-ticks', fill: '#333333' }),
+    Plot.axisX(xScale.ticks.map((t) => t.value), { tickFormat: tickFormat(xScale), tickSize: 5, label: null, className: 'x-ticks', fill: '#333333' }),
+  ];
+  options.series.forEach((s, si) => {
+    const data = seriesData[si]!;
+    // A point with no drawable neighbour is a dot (a line needs two points).
+    const isolated = data.filter((p: { x: number }, i: number) => Number.isFinite(p.x) && !Number.isFinite(data[i - 1]?.x ?? NaN) && !Number.isFinite(data[i + 1]?.x ?? NaN));
+    const lineData = data.map((p: { x: number; y: number }) => (isolated.includes(p) ? { x: NaN, y: NaN } : p));
+    marks.push(Plot.line(lineData, { x: 'x', y: 'y', stroke: color(si), strokeWidth: 1.75, clip: true, className: 'series', ...(s.dash ? { strokeDasharray: s.dash.trim() } : {}) }));
+    marks.push(Plot.dot(isolated, { x: 'x', y: 'y', r: 2.5, fill: color(si), stroke: null, clip: true, className: 'series-dots' }));
+  });
+
+  const doc = chartDocument();
+  const svg = Plot.plot({
+    document: doc,
+    width,
+    height,
+    marginLeft: left,
+    marginRight: right,
+    marginTop: plotY0,
+    marginBottom: bottom,
+    style: { background: '#ffffff', fontSize: `${FONT_SIZE}px`, fontFamily: FONT_FAMILY },
+    x: { type: logX ? 'log' : 'linear', domain: [xScale.min, xScale.max] },
+    y: { type: logY ? 'log' : 'linear', domain: [yScale.min, yScale.max] },
+    marks,
+  }) as SVGSVGElement;
+
+  // fimkit's wrapper around Plot's drawing: accessible name and description, legend, title.
+  const el = (name: string, attrs: Record<string, string | number>, text?: string): Element => {
+    const e = doc.createElementNS(SVG_NS, name);
+    for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
+    if (text !== undefined) e.textContent = text;
+    return e;
+  };
   const seriesSummary = options.series.map((s, i) => `${s.name} (${s.x.length - skippedPerSeries[i]!} of ${s.x.length} points drawn)`).join('; ');
-  const skipDetail = options.series
-    .map((s, i) => (skippedPerSeries[i]! > 0 ? `${s.name}: ${skippedPerSeries[i]}` : ''))
-    .filter((t) => t !== '')
-    .join('; ');
+  const skipDetail = options.series.map((s, i) => (skippedPerSeries[i]! > 0 ? `${s.name}: ${skippedPerSeries[i]}` : '')).filter((t) => t !== '').join('; ');
   const desc =
     `Line chart, ${logX ? 'log' : 'linear'} x axis${options.xLabel ? ` (${options.xLabel})` : ''}, ` +
     `${logY ? 'log' : 'linear'} y axis${options.yLabel ? ` (${options.yLabel})` : ''}. ` +
     `Series: ${seriesSummary || 'none'}. ` +
     `Points skipped: ${totalSkipped}${totalSkipped > 0 ? ` (missing, non-finite${logX || logY ? ' or not positive on a log axis' : ''}${offScale > 0 ? `, ${offScale} too far off-scale to place` : ''}; ${skipDetail})` : ''}.`;
-  out.push(
-    `<svg xmlns="http://www.w3.org/2000/svg" class="fimkit-chart" width="${px(width)}" height="${px(height)}" viewBox="0 0 ${px(width)} ${px(height)}" role="img" aria-label="${escapeXml(options.title)}" data-skipped="${totalSkipped}" font-family="${escapeXml(FONT_FAMILY)}" font-size="${FONT_SIZE}">`,
-    `<title>${escapeXml(options.title)}</title>`,
-    `<desc>${escapeXml(desc)}</desc>`,
-    `<rect width="${px(width)}" height="${px(height)}" fill="#ffffff"/>`,
-  );
-
-  // Grid at major ticks, then the frame.
-  const grid: string[] = [];
-  for (const t of yScale.ticks) {
-    if (!t.major) continue;
-    const y = ty(t.value);
-    if (y < plotY0 - 0.01 || y > plotY1 + 0.01) continue;
-    grid.push(`M${px(plotX0)} ${px(y)}H${px(plotX1)}`);
-  }
-  for (const t of xScale.ticks) {
-    if (!t.major) continue;
-    const x = tx(t.value);
-    if (x < plotX0 - 0.01 || x > plotX1 + 0.01) continue;
-    grid.push(`M${px(x)} ${px(plotY0)}V${px(plotY1)}`);
-  }
-  if (grid.length > 0) out.push(`<path class="grid" d="${grid.join('')}" stroke="#e3e3e3" stroke-width="1" fill="none"/>`);
-  out.push(`<rect class="frame" x="${px(plotX0)}" y="${px(plotY0)}" width="${px(plotW)}" height="${px(plotH)}" fill="none" stroke="#555555" stroke-width="1"/>`);
-
-  // Tick marks and labels.
-  const tickMarks: string[] = [];
-  const yLabels: string[] = [];
-  for (const t of yScale.ticks) {
-    const y = ty(t.value);
-    if (y < plotY0 - 0.01 || y > plotY1 + 0.01) continue;
-    tickMarks.push(`M${px(plotX0 - (t.major ? 5 : 3))} ${px(y)}H${px(plotX0)}`);
-    if (t.label) yLabels.push(`<text x="${px(plotX0 - 7)}" y="${px(y)}" dy="0.32em" text-anchor="end">${escapeXml(t.label)}</text>`);
-  }
-  const xLabels: string[] = [];
-  for (const t of xScale.ticks) {
-    const x = tx(t.value);
-    if (x < plotX0 - 0.01 || x > plotX1 + 0.01) continue;
-    tickMarks.push(`M${px(x)} ${px(plotY1)}V${px(plotY1 + (t.major ? 5 : 3))}`);
-    if (t.label) xLabels.push(`<text x="${px(x)}" y="${px(plotY1 + 8)}" dy="0.71em" text-anchor="middle">${escapeXml(t.label)}</text>`);
-  }
-  if (tickMarks.length > 0) out.push(`<path class="ticks" d="${tickMarks.join('')}" stroke="#555555" stroke-width="1" fill="none"/>`);
-  out.push(`<g class="y-ticks" fill="#333333">${yLabels.join('')}</g>`);
-  out.push(`<g class="x-ticks" fill="#333333">${xLabels.join('')}</g>`);
-  if (options.xLabel) {
-    out.push(`<text class="x-label" x="${px((plotX0 + plotX1) / 2)}" y="${px(plotY1 + 24)}" dy="0.71em" text-anchor="middle" fill="#222222">${escapeXml(options.xLabel)}</text>`);
-  }
-  if (options.yLabel) {
-    const cx = 8;
-    const cy = (plotY0 + plotY1) / 2;
-    out.push(`<text class="y-label" x="${px(cx)}" y="${px(cy)}" dy="0.71em" text-anchor="middle" transform="rotate(-90 ${px(cx)} ${px(cy)})" fill="#222222">${escapeXml(options.yLabel)}</text>`);
-  }
-
-  // Series: one path per series, a new subpath wherever a point is skipped or the line leaves the plot.
-  options.series.forEach((s, si) => {
-    const color = s.color ?? SERIES_COLORS[si % SERIES_COLORS.length]!;
-    const runs = seriesRuns[si]!;
-    let d = '';
-    const dots: Point[] = [];
-    for (const r of runs) {
-      if (r.length === 1) {
-        const p = r[0]!;
-        if (p.x >= plotX0 - 0.01 && p.x <= plotX1 + 0.01 && p.y >= plotY0 - 0.01 && p.y <= plotY1 + 0.01) dots.push(p);
-        continue;
-      }
-      let penAt: Point | null = null;
-      for (let i = 1; i < r.length; i++) {
-        const seg = clipSegment(r[i - 1]!, r[i]!, plotX0, plotY0, plotX1, plotY1);
-        if (seg === null) {
-          penAt = null;
-          continue;
-        }
-        const [a, b, clippedStart, clippedEnd] = seg;
-        if (penAt === null || clippedStart) d += `M${px(a.x)} ${px(a.y)}`;
-        d += `L${px(b.x)} ${px(b.y)}`;
-        penAt = clippedEnd ? null : b;
-      }
-    }
-    const dashAttr = s.dash ? ` stroke-dasharray="${escapeXml(s.dash.trim())}"` : '';
-    const parts = [`<g class="series" data-series="${si}">`, `<title>${escapeXml(s.name)}</title>`];
-    if (d) parts.push(`<path d="${d}" fill="none" stroke="${escapeXml(color)}" stroke-width="1.75" stroke-linejoin="round" stroke-linecap="round"${dashAttr}/>`);
-    for (const p of dots) parts.push(`<circle cx="${px(p.x)}" cy="${px(p.y)}" r="2.5" fill="${escapeXml(color)}"/>`);
-    parts.push('</g>');
-    out.push(parts.join(''));
+  svg.setAttribute('xmlns', SVG_NS);
+  svg.setAttribute('class', `fimkit-chart ${svg.getAttribute('class') ?? ''}`.trim());
+  svg.setAttribute('role', 'img');
+  svg.setAttribute('aria-label', options.title);
+  svg.setAttribute('data-skipped', String(totalSkipped));
+  svg.setAttribute('font-family', FONT_FAMILY);
+  svg.setAttribute('font-size', String(FONT_SIZE));
+  svg.insertBefore(el('rect', { width, height, fill: '#ffffff' }), svg.firstChild);
+  svg.insertBefore(el('desc', {}, desc), svg.firstChild);
+  svg.insertBefore(el('title', {}, options.title), svg.firstChild);
+  // Series groups carry their index and name (the <title> is their tooltip and accessible name).
+  const groups = Array.from(svg.querySelectorAll('g.series'));
+  groups.forEach((g, si) => {
+    g.setAttribute('data-series', String(si));
+    g.insertBefore(el('title', {}, options.series[si]!.name), g.firstChild);
   });
-
-  if (drawable === 0) {
-    out.push(`<text class="no-data" x="${px((plotX0 + plotX1) / 2)}" y="${px((plotY0 + plotY1) / 2)}" dy="0.32em" text-anchor="middle" fill="#888888">no drawable data</text>`);
+  Array.from(svg.querySelectorAll('g.series-dots')).forEach((g, si) => g.setAttribute('data-series', String(si)));
+  // Minor ticks are unlabelled: no empty text elements.
+  for (const t of Array.from(svg.querySelectorAll('g.x-ticks text, g.y-ticks text'))) if (!t.textContent) t.remove();
+  if (options.xLabel) svg.appendChild(el('text', { class: 'x-label', x: (plotX0 + plotX1) / 2, y: plotY1 + 24, dy: '0.71em', 'text-anchor': 'middle', fill: '#222222' }, options.xLabel));
+  if (options.yLabel) {
+    const cy = (plotY0 + plotY1) / 2;
+    svg.appendChild(el('text', { class: 'y-label', x: 8, y: cy, dy: '0.71em', 'text-anchor': 'middle', transform: `rotate(-90 8 ${cy})`, fill: '#222222' }, options.yLabel));
   }
-
-  // Legend.
+  if (drawable === 0) svg.appendChild(el('text', { class: 'no-data', x: (plotX0 + plotX1) / 2, y: (plotY0 + plotY1) / 2, dy: '0.32em', 'text-anchor': 'middle', fill: '#888888' }, 'no drawable data'));
   if (legend !== 'none') {
-    const items: string[] = [];
+    const lg = el('g', { class: 'legend' });
     legendItems.forEach((item, si) => {
       const s = options.series[si]!;
-      const color = s.color ?? SERIES_COLORS[si % SERIES_COLORS.length]!;
       const x = legend === 'right' ? plotX1 + 10 : plotX0 + item.col;
       const y = legend === 'right' ? plotY0 + 8 + item.row * 16 : plotY1 + 22 + xLabelH + 8 + item.row * 16;
-      const dashAttr = s.dash ? ` stroke-dasharray="${escapeXml(s.dash.trim())}"` : '';
-      const full = item.shown !== item.name ? `<title>${escapeXml(item.name)}</title>` : '';
-      items.push(
-        `<g class="legend-item">${full}<path d="M${px(x)} ${px(y)}H${px(x + LEGEND_SWATCH)}" stroke="${escapeXml(color)}" stroke-width="2"${dashAttr}/>` +
-          `<text x="${px(x + LEGEND_SWATCH + 6)}" y="${px(y)}" dy="0.32em" fill="#222222">${escapeXml(item.shown)}</text></g>`,
-      );
+      const g = el('g', { class: 'legend-item' });
+      if (item.shown !== item.name) g.appendChild(el('title', {}, item.name));
+      g.appendChild(el('path', { d: `M${px(x)} ${px(y)}H${px(x + LEGEND_SWATCH)}`, stroke: color(si), 'stroke-width': 2, ...(s.dash ? { 'stroke-dasharray': s.dash.trim() } : {}) }));
+      g.appendChild(el('text', { x: px(x + LEGEND_SWATCH + 6), y: px(y), dy: '0.32em', 'text-anchor': 'start', fill: '#222222' }, item.shown));
+      lg.appendChild(g);
     });
-    out.push(`<g class="legend">${items.join('')}</g>`);
+    svg.appendChild(lg);
   }
-
-  if (options.title) {
-    out.push(`<text class="chart-title" x="${px(width / 2)}" y="6" dy="0.71em" text-anchor="middle" font-size="${TITLE_SIZE}" font-weight="600" fill="#111111">${escapeXml(options.title)}</text>`);
-  }
-  out.push('</svg>');
-  return out.join('\n');
+  if (options.title) svg.appendChild(el('text', { class: 'chart-title', x: px(width / 2), y: 6, dy: '0.71em', 'text-anchor': 'middle', 'font-size': TITLE_SIZE, 'font-weight': 600, fill: '#111111' }, options.title));
+  // Plot numbers its clip paths with a process-wide counter; ids from the content instead keep
+  // the output deterministic (the same chart twice in a page shares identical clip paths).
+  const text = serializeXml(svg);
+  const ids = [...new Set(text.match(/plot-clip-\d+/g) ?? [])];
+  const hash = contentHash(text.replace(/plot-clip-\d+/g, 'clip'));
+  let out = text;
+  ids.forEach((id, k) => { out = out.split(id).join(`fimkit-clip-${hash}-${k}`); });
+  return out;
 }
-
 // ---------------------------------------------------------------------------------------------
 // Small multiples
 

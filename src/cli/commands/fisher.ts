@@ -48,7 +48,7 @@ const DATA_LABEL_ESTIMATORS: readonly EstimatorName[] = ['empirical', 'hessian']
 const KFAC_ESTIMATORS: readonly EstimatorName[] = ['exact', 'i1', 'empirical'];
 
 const FLAGS: FlagSpec[] = [
-  { name: 'model', type: 'path', metavar: 'PATH', description: 'The model.json to analyse (as written by fimkit train). Required.', group: 'Model' },
+  { name: 'model', type: 'path', metavar: 'PATH', description: 'The model to analyse: a fimkit model.json (as fimkit train writes), an ONNX file (torch.onnx.export) or a TF.js Layers model.json with its shards beside it; the format is read from the content. Required.', group: 'Model' },
   {
     name: 'likelihood',
     type: 'enum',

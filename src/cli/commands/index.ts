@@ -4,11 +4,13 @@
  */
 import type { Command } from '../command.js';
 import { fisherCommand } from './fisher.js';
+import { importCommand } from './import.js';
 import { infoCommand } from './info.js';
+import { serveCommand } from './serve.js';
 import { trainCommand } from './train.js';
 import { studyCommand } from './study.js';
 import { varianceCommand } from './variance.js';
 import { rlCommand } from './rl.js';
 import { cbinnCommand } from './cbinn.js';
 
-export const COMMANDS: readonly Command[] = [studyCommand, trainCommand, fisherCommand, varianceCommand, infoCommand, rlCommand, cbinnCommand];
+export const COMMANDS: readonly Command[] = [studyCommand, trainCommand, fisherCommand, varianceCommand, importCommand, serveCommand, infoCommand, rlCommand, cbinnCommand];

@@ -12,7 +12,8 @@ import { Rng } from '../../core/rng.js';
 import { resolveDataset, subset, type Dataset } from '../../data/index.js';
 import { writeJsonAtomic } from '../../io/atomic.js';
 import { likelihoodNameFor, makeLikelihood, LIKELIHOOD_NAMES } from '../../likelihoods/index.js';
-import { ACTIVATIONS, buildModel, loadModel, parseArchitecture, saveModel, zeroOutputLayer, type ActivationName, type Sequential } from '../../nn/index.js';
+import { loadModelFile } from '../../nn/import/files.js';
+import { ACTIVATIONS, buildModel, parseArchitecture, saveModel, zeroOutputLayer, type ActivationName, type Sequential } from '../../nn/index.js';
 import { OPTIMIZER_NAMES, SCHEDULE_KINDS, describeSchedule, type OptimizerConfig, type OptimizerName, type ScheduleKind } from '../../optim/index.js';
 import { FileCheckpointStore } from '../../train/checkpoint-file.js';
 import { CHECKPOINT_FILE, type EpochMetrics, type RunConfig } from '../../train/checkpoint.js';
@@ -64,7 +65,7 @@ const FLAGS: FlagSpec[] = [
     description: "Initial weights of the output layer: 'zero' (every input starts at the same prediction, uniform over classes, so training starts from chance, not from a random confident mapping; the hidden layers are random) or 'random' (the same scheme as the hidden layers).",
     group: 'Model',
   },
-  { name: 'init-model', type: 'path', description: 'Start from the weights of this model.json instead of a random initialisation (the architecture comes from the file).', group: 'Model' },
+  { name: 'init-model', type: 'path', description: 'Start from the weights of this model instead of a random initialisation (the architecture comes from the file): a fimkit model.json, an ONNX file or a TF.js Layers model.json.', group: 'Model' },
 
   { name: 'optimizer', type: 'enum', choices: OPTIMIZER_NAMES, default: 'adam', description: 'Optimiser.', group: 'Optimisation' },
   { name: 'lr', type: 'number', min: 0, exclusiveMin: true, description: 'Peak learning rate.', defaultText: '0.001 for adam and adamw, 0.01 for sgd', group: 'Optimisation' },
@@ -257,7 +258,7 @@ async function run(args: ParsedArgs, io: CliIO): Promise<number> {
   let arch: string;
   const initModel = flagString(f, 'init-model');
   if (initModel !== undefined) {
-    model = loadModel(initModel, dtype);
+    model = loadModelFile(initModel, dtype).model; // fimkit JSON, ONNX or TF.js
     arch = `from ${initModel}`;
   } else {
     arch = flagString(f, 'arch') ?? [featureCount(trainSet.inputShape), ...DEFAULT_HIDDEN, outputWidth(trainSet)].join('-');

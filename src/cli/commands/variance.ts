@@ -39,7 +39,7 @@ import { fimkitVersion } from '../version.js';
 const DEFAULT_MAX_INPUTS = 1000;
 
 const FLAGS: FlagSpec[] = [
-  { name: 'model', type: 'path', metavar: 'PATH', description: 'The model.json to analyse (as written by fimkit train). Required.', group: 'Model' },
+  { name: 'model', type: 'path', metavar: 'PATH', description: 'The model to analyse: a fimkit model.json (as fimkit train writes), an ONNX file (torch.onnx.export) or a TF.js Layers model.json with its shards beside it; the format is read from the content. Required.', group: 'Model' },
   {
     name: 'likelihood',
     type: 'enum',
