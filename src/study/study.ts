@@ -235,6 +235,8 @@ export async function runStudy(split: DatasetSplit, opts: StudyOptions = {}): Pr
   checkOptions('runStudy', opts, {
     quick: { kind: 'boolean' }, epochs: { kind: 'int', min: 1 }, trainLimit: { kind: 'int', min: 1 }, sampledLabels: { kind: 'int', min: 2 },
     toyEpochs: { kind: 'int', min: 1 }, seed: { kind: 'int', min: 0 }, bounds: { kind: 'function' }, architectures: { kind: 'object' }, log: { kind: 'function' },
+    optimizer: { kind: 'object' }, dropout: { kind: 'number', min: 0, max: 1, exclusiveMax: true }, batchSize: { kind: 'int', min: 1 },
+    averageInputs: { kind: 'int', min: 0 }, dataNote: { kind: 'string' },
   });
   checkOptions('runStudy', split, { train: { kind: 'object', required: true }, test: { kind: 'object', required: true } }, 'split');
   const t0 = performance.now();
