@@ -110,7 +110,9 @@ export function computeFisherRaw(model: Sequential, lik: Likelihood, data: Datas
       // Read-only: consecutive rows already in the model dtype are viewed, not copied.
       const batch = batchOf(data, idx, model.dtype, undefined, true);
       const x = new Tensor(batch.inputs, [idx.length, D]);
-      scope.run(() => accumulateBatch(acc, model, lik, opts.estimator, { x, targets: batch.targets, rng: root.derive(bi) }, n, opts.path));
+      // Many labels per input: progress within the batch too (the labels are drawn in chunks).
+      const onLabels = opts.onProgress && n * idx.length > 1 << 16 ? (f: number): void => opts.onProgress!(start + Math.floor(f * idx.length), total) : undefined;
+      scope.run(() => accumulateBatch(acc, model, lik, opts.estimator, { x, targets: batch.targets, rng: root.derive(bi), ...(onLabels ? { onLabels } : {}) }, n, opts.path));
       scope.recycle();
       opts.onProgress?.(Math.min(total, start + B), total);
     }
