@@ -328,6 +328,15 @@ export function accumulateBatch(
   };
   const chunks = labelChunks(labelsPerInput, B, T);
   const chunkRng = (k: number): Rng | undefined => (chunks.length === 1 ? batch.rng : batch.rng?.derive(`labels:${k}`));
+  // Several chunks: each one's pooled buffers (columns, partial sums) are recycled before the
+  // next, or the batch's scope would hold all of them until the batch ends.
+  const labelScope = chunks.length > 1 ? (currentScope()?.child('fisher-labels') ?? new BufferScope()) : null;
+  const eachChunk = (fn: (s0: number, s1: number, k: number) => void): void => {
+    chunks.forEach(([s0, s1], k) => {
+      if (labelScope) { labelScope.run(() => fn(s0, s1, k)); labelScope.recycle(); } else fn(s0, s1, k);
+      batch.onLabels?.(s1 / labelsPerInput);
+    });
+  };
   const dataStats = (): Float64Array => {
     if (!batch.targets) fail('INVALID_ARGUMENT', `estimator ${estimator} uses the data labels, but the data has no targets`);
     lik.checkTargets(batch.targets, B, T);
@@ -342,13 +351,12 @@ export function accumulateBatch(
       const n = labelsPerInput;
       // Column s: (t(y_{b,s}) − η_b)/√n, so the sum of squares is the per-input label mean.
       const scale = 1 / Math.sqrt(n);
-      chunks.forEach(([s0, s1], k) => {
+      eachChunk((s0, s1, k) => {
         const m = s1 - s0;
         const t = sampledStats(chunkRng(k), m);
         const cot = allocTensorData(prec, m * B * T);
         for (let s = 0; s < m; s++) for (let b = 0; b < B; b++) for (let a = 0; a < T; a++) cot[(s * B + b) * T + a] = scale * (t[(b * m + s) * T + a]! - eta[b * T + a]!);
         addColumns(acc, cap, at, cot, m, null);
-        batch.onLabels?.(s1 / n);
       });
       kfacCount(B);
       break;
@@ -370,10 +378,7 @@ export function accumulateBatch(
         for (let b = 0; b < B; b++) for (let s = 0; s < m; s++) for (let a = 0; a < T; a++) c[b * T + a]! += (eta[b * T + a]! - t[(b * m + s) * T + a]!) / n;
       };
       if (estimator === 'i2') {
-        chunks.forEach(([s0, s1], k) => {
-          addLabels(sampledStats(chunkRng(k), s1 - s0), s1 - s0);
-          batch.onLabels?.(s1 / n);
-        });
+        eachChunk((s0, s1, k) => addLabels(sampledStats(chunkRng(k), s1 - s0), s1 - s0));
       } else addLabels(dataStats(), 1);
       // The reference path rounds c to the model dtype as its autodiff graph does; so does the fast one.
       addSecondDerivativeTerm(acc, cap, castArray(castArray(c, model.dtype), prec));
