@@ -86,7 +86,7 @@ function budgeted(words: string[]): string[] {
   }
   if (verb === 'study') w.push('--quick', '--train-limit', '200', '--epochs', '1', '--sampled-labels', '20', '--toy-epochs', '2');
   if (verb === 'study' && w.filter((x) => x === '--quick').length > 1) w.splice(w.lastIndexOf('--quick'), 1);
-  return [...w, '--json'];
+  return w.includes('--json') ? w : [...w, '--json'];
 }
 
 async function cli(argv: string[], cwd: string): Promise<{ code: number; out: string; err: string }> {

@@ -97,6 +97,24 @@ export interface BatchSpec {
   targets?: Int32Array | Float32Array | Float64Array;
   /** Source of sampled labels for this batch (i1, i2). */
   rng?: Rng;
+  /** Called after each chunk of sampled labels with the fraction of this batch's labels done. */
+  onLabels?: (fractionDone: number) => void;
+}
+
+/**
+ * Sampled labels are drawn and turned into columns in chunks of at most this many values
+ * (labels × inputs × outputs), so any labels-per-input runs in bounded memory, as the columns
+ * are (COLUMN_CHUNK_ELEMENTS). A batch that fits in one chunk draws from the batch's rng as it
+ * always did; with several chunks, chunk k draws from rng.derive('labels', k).
+ */
+export const LABEL_CHUNK_ELEMENTS = 1 << 19;
+
+/** Label chunks [s0, s1) of n labels for B inputs with T outputs. */
+function labelChunks(n: number, B: number, T: number): [number, number][] {
+  const per = Math.max(1, Math.floor(LABEL_CHUNK_ELEMENTS / Math.max(1, B * T)));
+  const out: [number, number][] = [];
+  for (let s0 = 0; s0 < n; s0 += per) out.push([s0, Math.min(n, s0 + per)]);
+  return out;
 }
 
 /**
@@ -302,10 +320,22 @@ export function accumulateBatch(
     addColumns(acc, cap, at, stackFactorColumns(S, B, T, R, prec), R, null);
     kfacCount(B);
   };
-  const sampledStats = (): Float64Array => {
-    if (!batch.rng) fail('INVALID_ARGUMENT', `estimator ${estimator} samples labels and needs an rng`);
-    const ys = lik.sample(h64, B, T, batch.rng, labelsPerInput);
-    return lik.sufficientStat(ys, B * labelsPerInput, T);
+  /** Sufficient statistics of `count` labels per input, [B, count, T], from `rng`. */
+  const sampledStats = (rng: Rng | undefined, count: number): Float64Array => {
+    if (!rng) fail('INVALID_ARGUMENT', `estimator ${estimator} samples labels and needs an rng`);
+    const ys = lik.sample(h64, B, T, rng, count);
+    return lik.sufficientStat(ys, B * count, T);
+  };
+  const chunks = labelChunks(labelsPerInput, B, T);
+  const chunkRng = (k: number): Rng | undefined => (chunks.length === 1 ? batch.rng : batch.rng?.derive(`labels:${k}`));
+  // Several chunks: each one's pooled buffers (columns, partial sums) are recycled before the
+  // next, or the batch's scope would hold all of them until the batch ends.
+  const labelScope = chunks.length > 1 ? (currentScope()?.child('fisher-labels') ?? new BufferScope()) : null;
+  const eachChunk = (fn: (s0: number, s1: number, k: number) => void): void => {
+    chunks.forEach(([s0, s1], k) => {
+      if (labelScope) { labelScope.run(() => fn(s0, s1, k)); labelScope.recycle(); } else fn(s0, s1, k);
+      batch.onLabels?.(s1 / labelsPerInput);
+    });
   };
   const dataStats = (): Float64Array => {
     if (!batch.targets) fail('INVALID_ARGUMENT', `estimator ${estimator} uses the data labels, but the data has no targets`);
@@ -318,13 +348,16 @@ export function accumulateBatch(
       addExactColumns();
       break;
     case 'i1': {
-      const t = sampledStats();
       const n = labelsPerInput;
       // Column s: (t(y_{b,s}) − η_b)/√n, so the sum of squares is the per-input label mean.
       const scale = 1 / Math.sqrt(n);
-      const cot = allocTensorData(prec, n * B * T);
-      for (let s = 0; s < n; s++) for (let b = 0; b < B; b++) for (let a = 0; a < T; a++) cot[(s * B + b) * T + a] = scale * (t[(b * n + s) * T + a]! - eta[b * T + a]!);
-      addColumns(acc, cap, at, cot, n, null);
+      eachChunk((s0, s1, k) => {
+        const m = s1 - s0;
+        const t = sampledStats(chunkRng(k), m);
+        const cot = allocTensorData(prec, m * B * T);
+        for (let s = 0; s < m; s++) for (let b = 0; b < B; b++) for (let a = 0; a < T; a++) cot[(s * B + b) * T + a] = scale * (t[(b * m + s) * T + a]! - eta[b * T + a]!);
+        addColumns(acc, cap, at, cot, m, null);
+      });
       kfacCount(B);
       break;
     }
@@ -340,9 +373,13 @@ export function accumulateBatch(
     case 'hessian': {
       addExactColumns();
       const n = estimator === 'i2' ? labelsPerInput : 1;
-      const t = estimator === 'i2' ? sampledStats() : dataStats();
       const c = new Float64Array(B * T);
-      for (let b = 0; b < B; b++) for (let s = 0; s < n; s++) for (let a = 0; a < T; a++) c[b * T + a]! += (eta[b * T + a]! - t[(b * n + s) * T + a]!) / n;
+      const addLabels = (t: Float64Array, m: number): void => {
+        for (let b = 0; b < B; b++) for (let s = 0; s < m; s++) for (let a = 0; a < T; a++) c[b * T + a]! += (eta[b * T + a]! - t[(b * m + s) * T + a]!) / n;
+      };
+      if (estimator === 'i2') {
+        eachChunk((s0, s1, k) => addLabels(sampledStats(chunkRng(k), s1 - s0), s1 - s0));
+      } else addLabels(dataStats(), 1);
       // The reference path rounds c to the model dtype as its autodiff graph does; so does the fast one.
       addSecondDerivativeTerm(acc, cap, castArray(castArray(c, model.dtype), prec));
       break;

@@ -46,6 +46,7 @@ export interface FisherOptions {
   /** Use only the first N inputs (default all). */
   maxInputs?: number;
   scaling?: 'mean' | 'sum';
+  /** Inputs done so far (a fraction within a batch when it draws many labels per input). */
   onProgress?: (inputsDone: number, inputsTotal: number) => void;
   /**
    * 'fast' (default): explicit layer rules applied to all columns at once, products in the model
@@ -110,7 +111,10 @@ export function computeFisherRaw(model: Sequential, lik: Likelihood, data: Datas
       // Read-only: consecutive rows already in the model dtype are viewed, not copied.
       const batch = batchOf(data, idx, model.dtype, undefined, true);
       const x = new Tensor(batch.inputs, [idx.length, D]);
-      scope.run(() => accumulateBatch(acc, model, lik, opts.estimator, { x, targets: batch.targets, rng: root.derive(bi) }, n, opts.path));
+      // Many labels per input: progress within the batch too, in fractions of its inputs (the
+      // labels are drawn in chunks).
+      const onLabels = opts.onProgress && n * idx.length > 1 << 16 ? (f: number): void => opts.onProgress!(start + f * idx.length, total) : undefined;
+      scope.run(() => accumulateBatch(acc, model, lik, opts.estimator, { x, targets: batch.targets, rng: root.derive(bi), ...(onLabels ? { onLabels } : {}) }, n, opts.path));
       scope.recycle();
       opts.onProgress?.(Math.min(total, start + B), total);
     }

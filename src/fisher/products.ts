@@ -86,6 +86,9 @@ function fillOutputCotangent(o: OutputSpace, u: FloatArray, w: FloatArray): void
   }
 }
 
+/** Memory the sampled labels of one batch of a matrix-free product may take. */
+export const MAX_PRODUCT_LABEL_BYTES = 2 ** 31;
+
 /** A function v ↦ M·v for the estimator in `opts` over `data` (mean or sum scaling as in opts). */
 export function fisherProduct(model: Sequential, lik: Likelihood, data: Dataset, opts: FisherOptions): (v: Float64Array) => Float64Array {
   checkFisherArgs('fisherProduct', model, lik, data, opts);
@@ -101,6 +104,15 @@ export function fisherProduct(model: Sequential, lik: Likelihood, data: Dataset,
     : new Uint32Array(Math.min(data.length, opts.maxInputs ?? data.length)).map((_, i) => i);
   const total = indices.length;
   const D = sizeOf(model.inputShape);
+  // Each product draws all labels of a batch at once (labels × inputs × outputs float64 values,
+  // several arrays of that size): refused, with the bytes it would need, past a budget.
+  if (opts.estimator === 'i1' || opts.estimator === 'i2') {
+    const values = n * Math.min(Bsz, total) * model.outputDim;
+    const bytes = 4 * 8 * values;
+    if (bytes > MAX_PRODUCT_LABEL_BYTES) {
+      fail('TOO_LARGE', `fisherProduct: ${n} labels per input for batches of ${Math.min(Bsz, total)} inputs would need about ${(bytes / 2 ** 30).toFixed(1)} GiB per batch (limit ${MAX_PRODUCT_LABEL_BYTES / 2 ** 30} GiB); lower labelsPerInput or batchSize`);
+    }
+  }
   const root = new Rng(opts.seed ?? 0).derive('fisher-labels');
   const scale = (opts.scaling ?? 'mean') === 'mean' ? 1 / total : 1;
   const firstOrder = opts.estimator === 'exact' || opts.estimator === 'i1' || opts.estimator === 'empirical';

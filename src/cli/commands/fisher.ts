@@ -177,7 +177,8 @@ class InputProgress {
     const rate = elapsed > 0 ? done / elapsed : NaN;
     const eta = rate > 0 ? (total - done) / rate : NaN;
     const width = String(total).length;
-    this.status.show(`${this.label}: ${String(done).padStart(width)}/${total} inputs  ${formatRate(rate).replace('samples', 'inputs')}  ETA ${formatDuration(eta)}`);
+    const shown = Number.isInteger(done) ? String(done) : done < 1 ? done.toPrecision(2) : done.toFixed(1);
+    this.status.show(`${this.label}: ${shown.padStart(width)}/${total} inputs  ${formatRate(rate).replace('samples', 'inputs')}  ETA ${formatDuration(eta)}`);
   }
 
   /** Removes the in-place status line. */

@@ -71,7 +71,7 @@ const FLAGS: FlagSpec[] = [
     choices: ['sampled', 'fixed'],
     default: 'sampled',
     description:
-      "Joint mode: what the variance is of. 'sampled': an estimate over N_x inputs drawn from the data with replacement, N labels each, (Var_q I + E_q V/N)/N_x. 'fixed': fimkit fisher --mode joint over exactly these inputs, only the labels random, E_q V/(N·N_x).",
+      "Joint mode: what the variance is of. 'sampled': an estimate over N_x inputs drawn from the data with replacement, N labels each, (Var_q I + E_q V/N)/N_x. 'fixed': the estimate of the fisher command in joint mode over exactly these inputs, only the labels random, E_q V/(N·N_x).",
     group: 'Variance',
   },
   { name: 'inputs-per-estimate', type: 'int', min: 1, metavar: 'Nx', description: 'Joint mode: inputs N_x averaged by one estimate.', defaultText: 'the number of inputs used', group: 'Variance' },
@@ -223,8 +223,8 @@ let jointConvention: 'sampled' | 'fixed' = 'sampled';
 /** One line stating what the joint variance is of, for the text output and the JSON meta. */
 export function jointConventionText(c: 'sampled' | 'fixed'): string {
   return c === 'sampled'
-    ? 'joint variance of an estimate over N_x inputs drawn from the data with replacement, N labels each: (Var_q I + E_q V/N)/N_x (--joint-inputs fixed: fimkit fisher --mode joint over these inputs, E_q V/(N·N_x))'
-    : 'joint variance of fimkit fisher --mode joint over exactly these inputs, only the labels random: E_q V/(N·N_x) (--joint-inputs sampled: inputs drawn with replacement, (Var_q I + E_q V/N)/N_x)';
+    ? 'joint variance of an estimate over N_x inputs drawn from the data with replacement, N labels each: (Var_q I + E_q V/N)/N_x (--joint-inputs fixed: the joint mode of the fisher command over these inputs, E_q V/(N·N_x))'
+    : 'joint variance of the joint-mode estimate of the fisher command over exactly these inputs, only the labels random: E_q V/(N·N_x) (--joint-inputs sampled: inputs drawn with replacement, (Var_q I + E_q V/N)/N_x)';
 }
 
 function analyseJoint(model: Sequential, lik: Likelihood, data: Dataset, layout: ParamLayout, N: number, Nx: number, acc: Accuracy, path: FisherPath, onProgress?: (d: number, t: number) => void): Analysis {

@@ -46,7 +46,6 @@ export function loadBackend(name: string): Backend {
   if (!(BACKEND_NAMES as readonly string[]).includes(name)) {
     throw new FimkitError('BACKEND', `unknown backend '${name}': expected one of ${BACKEND_NAMES.join(', ')}`);
   }
-  requestedThreads();
   const r = tryLoad(name as BackendName);
   if (!r.backend) throw new FimkitError('BACKEND', `backend '${name}' is not available: ${r.reason}`);
   return r.backend;
@@ -55,14 +54,15 @@ export function loadBackend(name: string): Backend {
 /** The active backend: forced by FIMKIT_BACKEND, else the fastest that loads. */
 export function getBackend(): Backend {
   if (current) return current;
-  // A malformed FIMKIT_THREADS is an error, as a malformed FIMKIT_BACKEND is: checked here, not
-  // inside the loaders, whose failures only mean "try the next backend" (it used to drop to ts).
-  requestedThreads();
   const forced = envBackend();
   if (forced !== undefined) {
+    // A forced backend that cannot load (a malformed FIMKIT_THREADS included) is an error naming why.
     current = loadBackend(forced);
     return current;
   }
+  // A malformed FIMKIT_THREADS is an error here too, as a malformed FIMKIT_BACKEND is: checked
+  // before the loaders, whose failures only mean "try the next backend" (it used to drop to ts).
+  requestedThreads();
   for (const name of BACKEND_NAMES) {
     const r = tryLoad(name);
     if (r.backend) { current = r.backend; break; }
