@@ -39,6 +39,9 @@ test('a small study runs, checks the findings, and its report renders in headles
   // Every verdict is shown with its criterion (what was compared, threshold, cases, how many must pass).
   const page = studyReportHtml(r);
   for (const f of r.findings) assert.ok(page.includes(`${f.criterion.passed} of ${f.criterion.cases} ${f.criterion.caseUnit} cases pass`), f.id);
+  // The report says what the log-sigmoid finding depends on and how tightness varies with width.
+  assert.match(page, /The log-sigmoid finding: what it depends on/);
+  assert.match(page, /Bound tightness and the hidden widths/);
   const dir = mkdtempSync(join(tmpdir(), 'fimkit-study-'));
   const paths = writeReport(dir, studyReportHtml(r), r);
   assert.ok(existsSync(paths.html) && existsSync(paths.json));
