@@ -103,3 +103,16 @@ test('unknown environment or algorithm: named errors listing the known ones', as
   const policy = new ActorCritic(env.observationSpace, env.actionSpace, new Rng(1));
   assert.throws(() => makeAlgorithm('sac', policy, tiny('ppo')), (e: unknown) => e instanceof FimkitError && e.code === 'INVALID_ARGUMENT' && /smac/.test(e.message));
 });
+
+test('Gaussian head end to end: every algorithm trains a few updates on Pendulum-v1 with observation and reward normalisation', async () => {
+  for (const algo of ALGO_NAMES) {
+    const hyper = { ...defaultHyper('Pendulum-v1', algo), nEnvs: 2, nSteps: 16, epochs: 1, minibatchSize: 16, criticEpochs: 1, criticMinibatches: 1, cgIters: 4, fidelityEvery: 1, normalizeObs: true, normalizeReward: true };
+    const store = new MemoryRlCheckpointStore();
+    const r = await runTraining({ env: 'Pendulum-v1', algo, seed: 3, totalSteps: 64, hyper, evalEvery: 64, evalEpisodes: 1, store, checkpointEvery: 1 });
+    assert.equal(r.steps, 64);
+    assert.ok(r.evals.every((e) => Number.isFinite(e.mean) && e.mean < 0), `${algo}: ${JSON.stringify(r.evals)}`);
+    const saved = store.load()!;
+    assert.ok(saved.normalize !== null && saved.policy.actor.length === r.numActorParams);
+    if (algo === 'smac') assert.ok(r.fidelity.length === 2 && r.fidelity.every((f) => f.quadExact > 0 && Number.isFinite(f.cosine)));
+  }
+});

@@ -168,6 +168,8 @@ async function run(args: ParsedArgs, io: CliIO): Promise<number> {
     io.stdout.write(JSON.stringify(table, null, 2) + '\n');
     return EXIT_OK;
   }
+  // Every hyperparameter set is validated (λ > 0, ranges) before anything is written.
+  for (const e of envs) for (const a of algos) hyperFor(e, a, args);
   const resume = f['resume'] === true;
   if (resume && !args.given.has('out')) throw new UsageError('--resume needs --out DIR, the directory of the runs to continue');
   const out = (f['out'] as string | undefined) ?? join('runs', `rl-${timestampForPath()}`);
