@@ -29,7 +29,8 @@ for (const name of models) {
       const fit = fitLeastSquares(model, data, { seed, rtol });
       const id = identifiability(model, data, { rtol: Math.min(rtol, 1e-8) });
       per.push({ seed, fit, id, seconds: (Date.now() - t0) / 1000 });
-      process.stderr.write(`${name} noise ${level} seed ${seed}: ${fit.reason} after ${fit.iterations} iterations, cost ${fit.cost.toExponential(3)}, ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+      process.stderr.write(`${name} noise ${level} seed ${seed}: ${fit.reason} after ${fit.iterations} iterations, cost ${fit.cost.toExponential(3)}, ${((Date.now() - t0) / 1000).toFixed(1)} s\n  ` +
+        fit.estimates.map((e, k) => `${e.name} ${(100 * e.relError).toPrecision(3)}% (CR ${(100 * id.parameters[k].relSd).toPrecision(3)}%)`).join(', ') + '\n');
     }
     per[0].fit.estimates.forEach((e, k) => {
       const rel = per.map((p) => p.fit.estimates[k].relError);
