@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [--only gemm,step,fisher,memory,ode] [--out-dir bench-results]
+ * `npm run bench [-- --quick] [--only gemm,step,fisher,memory,ode,cbinn] [--out-dir bench-results]
  *   [Fisher flags: --backend, --include-ts, --model, --batch, --dtype, --act, --limit-s]`:
  *   1. gemm throughput per backend and dtype;
  *   2. the training-step / gemm ratio;
@@ -7,7 +7,8 @@
  *      and the pass's GFLOP/s against the gemm peak, with the issue's targets marked;
  *   4. the memory check (bench/fisher-stream.ts): the exact diagonal over 60 000 inputs against a
  *      gradient pass, in separate processes;
- *   5. ODE solver steps per second (bench/ode.ts): dopri5 on Kuznetsov, Rodas4 on Kirschner–Panetta.
+ *   5. ODE solver steps per second (bench/ode.ts): dopri5 on Kuznetsov, Rodas4 on Kirschner–Panetta;
+ *   6. CBINN iterations per second on M1 as a ratio to a plain training step (bench/cbinn.ts).
  * Prints everything and writes JSON files (atomically) under the output folder: gemm-step.json,
  * fisher.json, fisher-stream.json. Not a test: the targets are reported, never enforced. --quick
  * is a smoke run of about a minute.
@@ -20,8 +21,9 @@ import { benchStep, type StepRow } from './step.js';
 import { fisherOptionsFromArgs, runFisherBench } from './fisher.js';
 import { runStreamMemory } from './fisher-stream.js';
 import { benchOde, formatOdeTable } from './ode.js';
+import { benchCbinn, formatCbinnTable } from './cbinn.js';
 
-const PARTS = ['gemm', 'step', 'fisher', 'memory', 'ode'] as const;
+const PARTS = ['gemm', 'step', 'fisher', 'memory', 'ode', 'cbinn'] as const;
 type Part = (typeof PARTS)[number];
 
 /** Takes `--name value` out of args (so the rest can go to the Fisher flags). */
@@ -89,6 +91,14 @@ async function main(argv: string[]): Promise<void> {
     console.log(formatOdeTable(rows));
     const out = `${outDir}/ode.json`;
     writeJsonAtomic(out, { date: new Date().toISOString(), node: process.version, rows });
+    console.log(`wrote ${out}`);
+  }
+  if (only.has('cbinn')) {
+    console.log('\nCBINN on Kuznetsov (M1): one iteration vs a plain training step of the same network (median, float64)');
+    const r = benchCbinn(quick);
+    console.log(formatCbinnTable(r.rows));
+    const out = `${outDir}/cbinn.json`;
+    writeJsonAtomic(out, { date: new Date().toISOString(), node: process.version, config: r.config, rows: r.rows });
     console.log(`wrote ${out}`);
   }
   console.log(`\nbench finished in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
