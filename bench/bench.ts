@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [--only gemm,step,fisher,memory,envs,rl,ode] [--out-dir bench-results]
+ * `npm run bench [-- --quick] [--only gemm,step,fisher,memory,envs,rl,ode,cbinn] [--out-dir bench-results]
  *   [Fisher flags: --backend, --include-ts, --model, --batch, --dtype, --act, --limit-s]`:
  *   1. gemm throughput per backend and dtype;
  *   2. the training-step / gemm ratio;
@@ -7,12 +7,13 @@
  *      and the pass's GFLOP/s against the gemm peak, with the issue's targets marked;
  *   4. the memory check (bench/fisher-stream.ts): the exact diagonal over 60 000 inputs against a
  *      gradient pass, in separate processes;
- *   5. RL environments (bench/rl-envs.ts): raw vectorised env steps/s.
+ *   5. RL environments (bench/rl-envs.ts): raw vectorised env steps/s;
  *   6. RL training (bench/rl-train.ts): SMAC's and the other updates as a ratio to A2C's; PPO
- *      CartPole 100k steps wall time.
- *   7. ODE solver steps per second (bench/ode.ts): dopri5 on Kuznetsov, Rodas4 on Kirschner–Panetta.
+ *      CartPole 100k steps wall time;
+ *   7. ODE solver steps per second (bench/ode.ts): dopri5 on Kuznetsov, Rodas4 on Kirschner–Panetta;
+ *   8. CBINN iterations per second on M1 as a ratio to a plain training step (bench/cbinn.ts).
  * Prints everything and writes JSON files (atomically) under the output folder: gemm-step.json,
- * fisher.json, fisher-stream.json, rl-envs.json, rl-train.json, ode.json. Not a test: the targets are reported, never enforced. --quick
+ * fisher.json, fisher-stream.json, rl-envs.json, rl-train.json, ode.json, cbinn.json. Not a test: the targets are reported, never enforced. --quick
  * is a smoke run of about a minute.
  */
 import { cpus, loadavg } from 'node:os';
@@ -25,8 +26,9 @@ import { runStreamMemory } from './fisher-stream.js';
 import { runEnvBench } from './rl-envs.js';
 import { runRlTrainBench } from './rl-train.js';
 import { benchOde, formatOdeTable } from './ode.js';
+import { benchCbinn, formatCbinnTable } from './cbinn.js';
 
-const PARTS = ['gemm', 'step', 'fisher', 'memory', 'envs', 'rl', 'ode'] as const;
+const PARTS = ['gemm', 'step', 'fisher', 'memory', 'envs', 'rl', 'ode', 'cbinn'] as const;
 type Part = (typeof PARTS)[number];
 
 /** Takes `--name value` out of args (so the rest can go to the Fisher flags). */
@@ -97,6 +99,14 @@ async function main(argv: string[]): Promise<void> {
     console.log(formatOdeTable(rows));
     const out = `${outDir}/ode.json`;
     writeJsonAtomic(out, { date: new Date().toISOString(), node: process.version, rows });
+    console.log(`wrote ${out}`);
+  }
+  if (only.has('cbinn')) {
+    console.log('\nCBINN on Kuznetsov (M1): one iteration vs a plain training step of the same network (median, float64)');
+    const r = benchCbinn(quick);
+    console.log(formatCbinnTable(r.rows));
+    const out = `${outDir}/cbinn.json`;
+    writeJsonAtomic(out, { date: new Date().toISOString(), node: process.version, config: r.config, rows: r.rows });
     console.log(`wrote ${out}`);
   }
   console.log(`\nbench finished in ${((performance.now() - t0) / 1000).toFixed(0)} s`);

@@ -145,12 +145,14 @@ test('the gradient of the CBINN loss (data + ODE residual + IC, missing-physics 
   }
 });
 
-test('a missing term absorbs the unknown parameters that enter only it (rho, eta of Kuznetsov recruitment)', () => {
+test('a missing term absorbs the parameters that enter only it (rho, eta) and holds those it confounds (mu, delta)', () => {
   const model = ODE_MODELS['kuznetsov']!;
   const data: ObservedData = { times: Float64Array.of(0, 50), observed: [0, 1], values: Float64Array.of(1, 1, 1.6, 8) };
   const pr = new CbinnProblem(model, data, { missing: 'recruitment', surrogate: { hidden: [4] } });
   assert.deepEqual(pr.absorbed.sort(), ['eta', 'rho']);
-  assert.deepEqual(pr.params.names, ['mu', 'delta', 'alpha']);
+  // mu and delta enter only dx/dt, beside the learned term: confounded with N_ψ, held fixed.
+  assert.deepEqual(pr.confounded.sort(), ['delta', 'mu']);
+  assert.deepEqual(pr.params.names, ['alpha']);
   assert.throws(() => new CbinnProblem(model, data, { missing: 'nope' }), /declares no missing term 'nope'/);
   assert.throws(() => new CbinnProblem(model, { ...data, times: Float64Array.of(-1, 50) }), FimkitError);
 });

@@ -32,7 +32,7 @@ test('STLSQ recovers the sparse Lorenz right-hand sides from a degree-2 library 
 });
 
 test('SINDy recovers a Michaelis–Menten recruitment term and its saturation constant, with noise tolerance', () => {
-  const n = 300;
+  const n = 150;
   const X = samples(n, 2, [0.3, 0.5], [3, 400], 2);
   const rho = 1.131;
   const eta = 20.19;
@@ -57,6 +57,23 @@ test('SINDy recovers a Michaelis–Menten recruitment term and its saturation co
   assert.ok(r.k !== null && Math.abs(r.k - eta) / eta < 0.1, `k = ${r.k}`);
   const mm = r.terms.find((t) => t.name.startsWith('x*y/'))!;
   assert.ok(Math.abs(mm.coefficient - rho) / rho < 0.1, r.formula);
+});
+
+test('SINDy picks the one true rational term over a cancelling pair of near-collinear terms along a single curve', () => {
+  // States on a one-dimensional curve (as along one trajectory): x = 1 + 0.5·sin s, y = 5 + 4·cos s.
+  const n = 120;
+  const X = new Float64Array(2 * n);
+  for (let r = 0; r < n; r++) {
+    const s = (6 * r) / n;
+    X[2 * r] = 1 + 0.5 * Math.sin(s);
+    X[2 * r + 1] = 5 + 4 * Math.cos(s);
+  }
+  const rng = new Rng(11);
+  const t = Float64Array.from({ length: n }, (_, r) => ((2 * X[2 * r]! * X[2 * r + 1]!) / (3 + X[2 * r + 1]!)) * (1 + 0.005 * rng.normal()));
+  const r = sindyRecover(X, t, ['x', 'y']);
+  assert.equal(r.terms.length, 1, r.formula);
+  assert.ok(r.terms[0]!.name.startsWith('x*y/('), r.formula);
+  assert.ok(r.k !== null && Math.abs(r.k - 3) / 3 < 0.05 && Math.abs(r.terms[0]!.coefficient - 2) / 2 < 0.05, r.formula);
 });
 
 test('SINDy on a target with no rational part keeps the polynomial and reports k = null; bad input is named', () => {

@@ -13,9 +13,13 @@
  *   ic:   Σ_j ((û_j(t0) − u0_j)/s_j)²  (zero by construction with the hard initial condition)
  *
  * When a term is declared missing, the right-hand side is the model's full one minus that term
- * plus N_ψ(û). Unknown parameters that enter only the missing term then cancel from the
- * objective; they are detected (the known part does not change when they do) and left out of the
- * estimation with a note, instead of drifting with a zero gradient.
+ * plus N_ψ(û). Two kinds of unknown parameters then cannot be estimated and are left out:
+ *   - absorbed: they enter only the missing term, so they cancel from the objective;
+ *   - confounded: they enter the known part of the missing term's equation and no other
+ *     equation, so N_ψ, a free function of the states, can trade any change of them (e.g. −μxy,
+ *     −δx beside a learned recruitment term): only their sum with N_ψ is determined.
+ * Both are detected numerically (which equations change when the parameter does) and held at
+ * their model values, as in a gray-box setting where the rest of that equation is known.
  */
 import { fail } from '../core/errors.js';
 import { Tensor } from '../core/tensor.js';
@@ -72,6 +76,8 @@ export class CbinnProblem {
   readonly estimated: number[];
   /** Unknown parameters left out because they enter only the missing term. */
   readonly absorbed: string[];
+  /** Unknown parameters held at their model values because N_ψ could absorb them (see above). */
+  readonly confounded: string[];
   readonly missingTerm: MissingTerm | null;
   readonly missingNet: Sequential | null;
   readonly missingScale: number;
@@ -141,11 +147,16 @@ export class CbinnProblem {
     }
     const unknown = model.parameters.map((p, i) => (p.known ? -1 : i)).filter((i) => i >= 0);
     this.absorbed = [];
+    this.confounded = [];
     this.estimated = unknown;
     if (this.missingTerm) {
-      const absorbedIdx = unknown.filter((k) => !this.entersKnownPart(k));
+      const j = this.missingTerm.state;
+      const eqs = new Map(unknown.map((k) => [k, this.equationsOfKnownPart(k)]));
+      const absorbedIdx = unknown.filter((k) => eqs.get(k)!.length === 0);
+      const confoundedIdx = unknown.filter((k) => eqs.get(k)!.length > 0 && eqs.get(k)!.every((e) => e === j));
       this.absorbed = absorbedIdx.map((k) => model.parameters[k]!.name);
-      this.estimated = unknown.filter((k) => !absorbedIdx.includes(k));
+      this.confounded = confoundedIdx.map((k) => model.parameters[k]!.name);
+      this.estimated = unknown.filter((k) => !absorbedIdx.includes(k) && !confoundedIdx.includes(k));
     }
     this.params = new BoundedParams(this.estimated.map((k) => model.parameters[k]!), opts.paramInit ?? 'random', rng.derive('params'));
     this.surrogate = new Surrogate(t0, t1, model.initialState, model.scales, opts.surrogate ?? {}, rng.derive('surrogate'));
@@ -161,8 +172,8 @@ export class CbinnProblem {
     }
   }
 
-  /** Whether unknown parameter k changes the known part of the right-hand side (rhs minus the missing term). */
-  private entersKnownPart(k: number): boolean {
+  /** The equations whose known part (rhs minus the missing term) changes with parameter k. */
+  private equationsOfKnownPart(k: number): number[] {
     const m = this.model;
     const term = this.missingTerm!;
     const p = Float64Array.from(m.parameters, (q) => q.value);
@@ -172,14 +183,17 @@ export class CbinnProblem {
       f[term.state] = f[term.state]! - term.term(numberArith, m.tspan[0], [...u], [...pv]);
       return f;
     };
+    const out = new Set<number>();
     for (const u of probes) {
       const a = knownPart(p, u);
       const q = Float64Array.from(p);
       q[k] = p[k]! === 0 ? 1e-3 : p[k]! * 1.1;
       const b = knownPart(q, u);
-      if (a.some((v, i) => Math.abs(v - b[i]!) > 1e-12 * (Math.abs(v) + Math.abs(b[i]!) + 1e-300))) return true;
+      a.forEach((v, i) => {
+        if (Math.abs(v - b[i]!) > 1e-12 * (Math.abs(v) + Math.abs(b[i]!) + 1e-300)) out.add(i);
+      });
     }
-    return false;
+    return [...out].sort((x, y) => x - y);
   }
 
   private defaultMissingScale(state: number): number {

@@ -95,6 +95,7 @@ function runSection(r: CbinnRunResult): ReportSection {
   if (r.identifiability) paragraphs.push(`Identifiability (Fisher information at the true values${r.identifiability.nominalNoise ? ', noise-free data so bounds at a nominal 1% noise' : ''}): ${r.identifiability.summary}.`);
   if (r.baseline) paragraphs.push(`Levenberg–Marquardt baseline: ${r.baseline.reason}${r.baseline.error ? ` (${r.baseline.error})` : ''}, ${r.baseline.seconds.toFixed(1)} s.`);
   if (r.absorbed.length > 0) paragraphs.push(`Left out of the estimation (they enter only the missing term): ${r.absorbed.join(', ')}.`);
+  if (r.confounded?.length) paragraphs.push(`Held at their model values (they enter only the missing term's equation, where N_ψ could absorb them): ${r.confounded.join(', ')}.`);
   if (r.missing) {
     const m = r.missing;
     paragraphs.push(

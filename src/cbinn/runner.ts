@@ -88,6 +88,7 @@ export interface CbinnRunResult {
   data: { times: number[]; observed: number[]; values: number[] };
   parameters: ParamReport[];
   absorbed: string[];
+  confounded: string[];
   trajectory: { times: number[]; truth: number[][]; fitted: number[][] };
   trajectoryRelL2: Record<string, number>;
   missing: MissingReport | null;
@@ -247,6 +248,7 @@ export function evaluateRun(spec: CbinnRunSpec, model: OdeModel, data: ObservedD
     data: { times: Array.from(data.times), observed: [...data.observed], values: Array.from(data.values) },
     parameters,
     absorbed: [...problem.absorbed],
+    confounded: [...problem.confounded],
     trajectory: { times: Array.from(times), truth: truthCols, fitted: fittedCols },
     trajectoryRelL2,
     missing,

@@ -6,9 +6,10 @@
  *   - rational Michaelis–Menten terms u_i·u_j/(k + u_j) and u_j/(k + u_j) for one saturation
  *     constant k.
  * k enters nonlinearly, so it is searched: STLSQ runs for every k of a geometric grid and every
- * threshold of a short list, the fit with the best Bayesian information criterion
- * (n·log(RSS/n) + log(n)·(active terms, +1 for k when a rational term is active)) wins, and k is
- * then refined by golden-section search between its grid neighbours. Columns and target are
+ * threshold of a short list, and every subset of one or two terms is fitted too; the winner is
+ * the sparsest candidate whose relative residual is within a tolerance (k counting as a term),
+ * else the one with the best Bayesian information criterion (n·log(RSS/n) + log(n)·(terms)), and
+ * k is then refined by golden-section search between its grid neighbours for the chosen terms. Columns and target are
  * normalised to unit norm before thresholding, so a threshold is the smallest normalised
  * coefficient a kept term may have. The criterion matters: monomials and rational terms are
  * nearly collinear over a narrow range (x²/(k+x) ≈ x²/k for x ≪ k), and a pair of them with
@@ -29,7 +30,7 @@ export interface LibraryColumn {
 export interface SindyOptions {
   /** Highest monomial degree. Default 2. */
   degree?: number;
-  /** Saturation constants to try (default: 40 geometric values from 1e-3·min to 1e3·max of the positive state ranges). */
+  /** Saturation constants to try (default: 96 geometric values from 1e-3·min to 1e3·max of the positive state ranges). */
   kGrid?: readonly number[];
   /** Include rational terms at all. Default true. */
   rational?: boolean;
@@ -41,6 +42,10 @@ export interface SindyOptions {
   maxIter?: number;
   /** Refine k by golden-section search. Default true. */
   refine?: boolean;
+  /** Relative residual within which the sparsest candidate wins. Default 0.03. */
+  tolerance?: number;
+  /** Also try every subset of up to this many terms (0–2). Default 2. */
+  exhaustive?: number;
 }
 
 export interface SindyTerm {
@@ -219,29 +224,79 @@ export function sindyRecover(states: Float64Array, target: Float64Array, names: 
     else {
       const a = Math.log(Math.max(lo, hi * 1e-6) * 1e-3);
       const b = Math.log(hi * 1e3);
-      kGrid = Array.from({ length: 40 }, (_, i) => Math.exp(a + ((b - a) * i) / 39));
+      kGrid = Array.from({ length: 96 }, (_, i) => Math.exp(a + ((b - a) * i) / 95));
     }
   }
   if (kGrid && kGrid.some((k) => !(k > 0))) fail('INVALID_ARGUMENT', 'SINDy saturation constants must be positive');
 
   const tss = target.reduce((s, v) => s + v * v, 0);
+  const tolerance = opts.tolerance ?? 0.03;
+  const maxExhaustive = opts.exhaustive ?? 2;
+  /** Exact RSS of coefficients on a library. */
+  const rssOf = (cols: LibraryColumn[], coef: Float64Array): number => {
+    let rss = 0;
+    for (let r = 0; r < n; r++) {
+      let p = 0;
+      cols.forEach((c, i) => { if (coef[i] !== 0) p += coef[i]! * c.values[r]!; });
+      rss += (p - target[r]!) ** 2;
+    }
+    return rss;
+  };
+  const norms = new WeakMap<LibraryColumn[], number[]>();
+  /** Least squares on a fixed set of library indices (unnormalised Gram), as full coefficients. */
+  const fitSubset = (cols: LibraryColumn[], idx: readonly number[]): Float64Array => {
+    const m = cols.length;
+    const G = new Float64Array(m * m);
+    const bb = new Float64Array(m);
+    let nrm = norms.get(cols);
+    if (!nrm) {
+      nrm = cols.map((c) => Math.sqrt(c.values.reduce((s2, v) => s2 + v * v, 0)) || 1);
+      norms.set(cols, nrm);
+    }
+    const dotv = (u: Float64Array, v: Float64Array): number => {
+      let t = 0;
+      for (let r = 0; r < n; r++) t += u[r]! * v[r]!;
+      return t;
+    };
+    for (const i of idx) {
+      bb[i] = dotv(cols[i]!.values, target) / nrm[i]!;
+      for (const j of idx) G[i * m + j] = dotv(cols[i]!.values, cols[j]!.values) / (nrm[i]! * nrm[j]!);
+    }
+    const x = solveActive(G, bb, m, idx, ridge);
+    const coef = new Float64Array(m);
+    idx.forEach((i, a2) => (coef[i] = x[a2]! / nrm[i]!));
+    return coef;
+  };
+  /**
+   * Selection: the fewest terms (k counting as one more) whose relative residual is within
+   * `tolerance`, ties to the smaller residual; when none is, the Bayesian information criterion.
+   */
+  const scoreOf = (cols: LibraryColumn[], coef: Float64Array, rss: number): number => {
+    const nActive = coef.reduce((s2, c) => s2 + (c !== 0 ? 1 : 0), 0);
+    const usesK = cols.some((c, i) => c.kind === 'rational' && coef[i] !== 0);
+    const rel = Math.sqrt(rss / Math.max(tss, 1e-300));
+    if (nActive > 0 && rel <= tolerance) return -1e12 + 1e6 * (nActive + (usesK ? 1 : 0)) + rel;
+    // RSS is floored relative to the target so exact fits compare by their term counts.
+    return n * Math.log(Math.max(rss, 1e-28 * tss, 1e-300) / n) + Math.log(n) * (nActive + (usesK ? 1 : 0));
+  };
+  const make = (k: number | null, cols: LibraryColumn[], coef: Float64Array): Fit => {
+    const rss = rssOf(cols, coef);
+    const usesK = cols.some((c, i) => c.kind === 'rational' && coef[i] !== 0);
+    return { k: usesK ? k : null, cols, coef, rss, score: scoreOf(cols, coef, rss) };
+  };
   const fitAt = (k: number | null): Fit => {
     const cols = buildLibrary(states, names, degree, k);
     let best: Fit | null = null;
-    for (const threshold of thresholds) {
-      const coef = stlsq(cols.map((c) => c.values), target, { threshold, ridge, maxIter });
-      let rss = 0;
-      for (let r = 0; r < n; r++) {
-        let p = 0;
-        cols.forEach((c, i) => (p += coef[i]! * c.values[r]!));
-        rss += (p - target[r]!) ** 2;
-      }
-      const nActive = coef.reduce((s, c) => s + (c !== 0 ? 1 : 0), 0);
-      const usesK = cols.some((c, i) => c.kind === 'rational' && coef[i] !== 0);
-      // RSS is floored relative to the target so exact fits compare by their term counts.
-      const score = n * Math.log(Math.max(rss, 1e-28 * tss, 1e-300) / n) + Math.log(n) * (nActive + (usesK ? 1 : 0));
-      if (best === null || score < best.score) best = { k: usesK ? k : null, cols, coef, rss, score };
-    }
+    const consider = (coef: Float64Array): void => {
+      const f = make(k, cols, coef);
+      if (best === null || f.score < best.score) best = f;
+    };
+    for (const threshold of thresholds) consider(stlsq(cols.map((c) => c.values), target, { threshold, ridge, maxIter }));
+    // Every subset of one or two terms too: along a single trajectory the library is nearly
+    // collinear, and thresholding alone can keep a cancelling pair instead of the one true term.
+    const m = cols.length;
+    if (maxExhaustive >= 1) for (let i = 0; i < m; i++) consider(fitSubset(cols, [i]));
+    if (maxExhaustive >= 2) for (let i = 0; i < m; i++) for (let j = i + 1; j < m; j++) consider(fitSubset(cols, [i, j]));
     return best!;
   };
 
@@ -256,26 +311,35 @@ export function sindyRecover(states: Float64Array, target: Float64Array, names: 
       }
     });
     if ((opts.refine ?? true) && best.k !== null && kGrid.length > 1) {
-      // Golden-section search of log k between the grid neighbours (score is ~unimodal there).
+      // Golden-section search of log k between the grid neighbours, for the chosen terms.
+      const idx = [...best.coef.keys()].filter((i) => best.coef[i] !== 0);
+      const at = (logk: number): Fit => {
+        const k = Math.exp(logk);
+        const cols = buildLibrary(states, names, degree, k);
+        const coef = fitSubset(cols, idx);
+        const rss = rssOf(cols, coef);
+        return { k, cols, coef, rss, score: rss };
+      };
       let a = Math.log(kGrid[Math.max(0, bestGridIndex - 1)]!);
       let b = Math.log(kGrid[Math.min(kGrid.length - 1, bestGridIndex + 1)]!);
       const g = (Math.sqrt(5) - 1) / 2;
       let c = b - g * (b - a);
       let d = a + g * (b - a);
-      let fc = fitAt(Math.exp(c));
-      let fd = fitAt(Math.exp(d));
-      for (let iter = 0; iter < 60 && b - a > 1e-6; iter++) {
-        if (fc.score < fd.score) {
+      let fc = at(c);
+      let fd = at(d);
+      for (let iter = 0; iter < 80 && b - a > 1e-7; iter++) {
+        if (fc.rss < fd.rss) {
           b = d; d = c; fd = fc;
           c = b - g * (b - a);
-          fc = fitAt(Math.exp(c));
+          fc = at(c);
         } else {
           a = c; c = d; fc = fd;
           d = a + g * (b - a);
-          fd = fitAt(Math.exp(d));
+          fd = at(d);
         }
       }
-      for (const f of [fc, fd]) if (f.score < best.score) best = f;
+      const refined = fc.rss < fd.rss ? fc : fd;
+      if (refined.rss <= best.rss) best = { ...refined, score: best.score };
     }
   }
   const terms: SindyTerm[] = [];

@@ -54,6 +54,12 @@ export function residualSigmas(d: ObservedData): Float64Array {
   const nt = d.times.length;
   const kind = d.noise?.kind ?? 'multiplicative';
   const level = d.noise && d.noise.level > 0 ? d.noise.level : 1;
+  // Log-residual floor per observed column: 1e-12 of its largest measurement.
+  const floor = d.observed.map((_, j) => {
+    let big = 0;
+    for (let i = 0; i < d.times.length; i++) { const v = Math.abs(d.values[i * d.observed.length + j]!); if (v > big) big = v; }
+    return 1e-12 * big || 1e-300;
+  });
   const sig = new Float64Array(nt * m);
   for (let j = 0; j < m; j++) {
     let big = 0;
@@ -98,6 +104,12 @@ interface Residuals { r: Float64Array; J: Float64Array; stats: SolveStats }
 function makeResiduals(model: OdeModel, d: ObservedData, base: Float64Array, wrt: readonly number[], logK: readonly boolean[], sig: Float64Array,
   method: OdeMethod, rtol: number, logRes: boolean) {
   const level = d.noise && d.noise.level > 0 ? d.noise.level : 1;
+  // Log-residual floor per observed column: 1e-12 of its largest measurement.
+  const floor = d.observed.map((_, j) => {
+    let big = 0;
+    for (let i = 0; i < d.times.length; i++) { const v = Math.abs(d.values[i * d.observed.length + j]!); if (v > big) big = v; }
+    return 1e-12 * big || 1e-300;
+  });
   const m = d.observed.length;
   const n = model.states.length;
   const np = wrt.length;
@@ -127,9 +139,11 @@ function makeResiduals(model: OdeModel, d: ObservedData, base: Float64Array, wrt
       const u = sol.states[i * n + s]!;
       let w: number;
       if (logRes) {
-        if (!(u > 0)) return null; // a trial point with a non-positive state is rejected
-        w = 1 / (level * u);
-        r[a] = (Math.log(u) - Math.log(d.values[q]!)) / level;
+        // A state at or below the floor (a solution dipping through zero within the solver's
+        // tolerance) is held there, with no slope: log residuals need a positive state.
+        const fl = floor[j]!;
+        w = u > fl ? 1 / (level * u) : 0;
+        r[a] = (Math.log(Math.max(u, fl)) - Math.log(d.values[q]!)) / level;
       } else {
         w = 1 / sig[q]!;
         r[a] = (u - d.values[q]!) * w;

@@ -24,9 +24,10 @@ export interface IdentifiabilityOptions {
   noise?: ObservedData['noise'];
   nominalLevel?: number;
   /**
-   * Eigenvalues below relTol·λ_max flag a non-identifiable combination (default 1e-10: a
+   * Eigenvalues below relTol·λ_max flag a non-identifiable combination (default 1e-12: a
    * structural degeneracy gives ratios near the solver's accuracy squared, ~1e-16; weaker ones are
-   * left to the Cramér–Rao bounds, which grow as 1/√λ).
+   * left to the Cramér–Rao bounds, which grow as 1/√λ). A parameter with weight ≥ 0.05 in a
+   * flagged direction gets an infinite bound.
    */
   relTol?: number;
   /** Include the σ(θ) term of the Gaussian information under multiplicative noise (default true). */
@@ -122,7 +123,7 @@ export function identifiability(model: OdeModel, data: ObservedData, opts: Ident
   const Flog = Float64Array.from(F, (v, q) => v * theta[Math.floor(q / np)]! * theta[q % np]!);
   const { values, vectors } = symmetricEigen(Flog, np);
   const lmax = Math.max(values[np - 1]!, 0);
-  const relTol = opts.relTol ?? 1e-10;
+  const relTol = opts.relTol ?? 1e-12;
   const flagged: number[] = [];
   for (let c = 0; c < np; c++) if (!(values[c]! > relTol * lmax)) flagged.push(c);
   const names = wrt.map((j) => model.parameters[j]!.name);
@@ -146,9 +147,8 @@ export function identifiability(model: OdeModel, data: ObservedData, opts: Ident
     let inIdentifiable = true;
     for (let c = 0; c < np; c++) {
       const q = vectors[k * np + c]!;
-      if (flagged.includes(c)) {
-        if (Math.abs(q) > 1e-3) { varLog = Infinity; inIdentifiable = false; }
-      } else varLog += (q * q) / values[c]!;
+      if (flagged.includes(c) && Math.abs(q) >= 0.05) { varLog = Infinity; inIdentifiable = false; }
+      else varLog += values[c]! > 0 ? (q * q) / values[c]! : q === 0 ? 0 : Infinity;
     }
     const relSd = Math.sqrt(varLog);
     const value = p[j]!;
