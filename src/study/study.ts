@@ -234,7 +234,7 @@ export function studyFindings(experiments: MlpExperiment[], toy: ToyCurve[]): Fi
 export async function runStudy(split: DatasetSplit, opts: StudyOptions = {}): Promise<StudyResult> {
   checkOptions('runStudy', opts, {
     quick: { kind: 'boolean' }, epochs: { kind: 'int', min: 1 }, trainLimit: { kind: 'int', min: 1 }, sampledLabels: { kind: 'int', min: 2 },
-    toyEpochs: { kind: 'int', min: 1 }, seed: { kind: 'int', min: 0 }, bounds: { kind: 'function' }, architectures: { kind: 'object' }, log: { kind: 'function' },
+    toyEpochs: { kind: 'int', min: 0 }, seed: { kind: 'int', min: 0 }, bounds: { kind: 'function' }, architectures: { kind: 'object' }, log: { kind: 'function' },
     optimizer: { kind: 'object' }, dropout: { kind: 'number', min: 0, max: 1, exclusiveMax: true }, batchSize: { kind: 'int', min: 1 },
     averageInputs: { kind: 'int', min: 0 }, dataNote: { kind: 'string' },
   });
