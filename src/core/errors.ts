@@ -14,7 +14,9 @@ export type ErrorCode =
   | 'INVALID_ARGUMENT'
   | 'BACKEND'
   | 'IO'
-  | 'TOO_LARGE';
+  | 'TOO_LARGE'
+  /** Shard files that do not merge: one missing, given twice, or computed with other settings. */
+  | 'SHARD';
 
 export class FimkitError extends Error {
   readonly code: ErrorCode;

@@ -20,6 +20,7 @@ import { castArray, type DType, type FloatArray } from '../core/dtype.js';
 import { fail } from '../core/errors.js';
 import { BufferScope, allocScratch, allocTensorData, currentScope } from '../core/pool.js';
 import type { Rng } from '../core/rng.js';
+import { drawLabels } from './labels.js';
 import { Tensor } from '../core/tensor.js';
 import * as F from '../autodiff/ops.js';
 import { grad, hvp } from '../autodiff/grad.js';
@@ -95,8 +96,8 @@ export interface BatchSpec {
   x: Tensor;
   /** Data targets (empirical, hessian). */
   targets?: Int32Array | Float32Array | Float64Array;
-  /** Source of sampled labels for this batch (i1, i2). */
-  rng?: Rng;
+  /** Source of sampled labels for this batch (i1, i2): one stream per input (see labels.ts) or one for the batch. */
+  rng?: Rng | readonly Rng[];
 }
 
 /**
@@ -304,7 +305,7 @@ export function accumulateBatch(
   };
   const sampledStats = (): Float64Array => {
     if (!batch.rng) fail('INVALID_ARGUMENT', `estimator ${estimator} samples labels and needs an rng`);
-    const ys = lik.sample(h64, B, T, batch.rng, labelsPerInput);
+    const ys = drawLabels(lik, h64, B, T, batch.rng, labelsPerInput);
     return lik.sufficientStat(ys, B * labelsPerInput, T);
   };
   const dataStats = (): Float64Array => {

@@ -5,8 +5,9 @@
 import type { Command } from '../command.js';
 import { fisherCommand } from './fisher.js';
 import { infoCommand } from './info.js';
+import { mergeCommand } from './merge.js';
 import { trainCommand } from './train.js';
 import { studyCommand } from './study.js';
 import { varianceCommand } from './variance.js';
 
-export const COMMANDS: readonly Command[] = [studyCommand, trainCommand, fisherCommand, varianceCommand, infoCommand];
+export const COMMANDS: readonly Command[] = [studyCommand, trainCommand, fisherCommand, varianceCommand, mergeCommand, infoCommand];

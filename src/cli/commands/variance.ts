@@ -36,6 +36,8 @@ import { EXIT_OK, stderrNotes, type CliIO, type Command } from '../command.js';
 import type { FisherPath } from '../../fisher/accumulate.js';
 import { BACKEND_FLAG, DATA_FLAG, DOWNLOAD_FLAG, DTYPE_FLAG, JSON_FLAG, PATH_FLAG, QUIET_FLAG, SEED_FLAG } from '../common-flags.js';
 import { fimkitVersion } from '../version.js';
+import { SHARD_FLAG, shardFlag, shardPath, writeShard } from '../shards.js';
+import { computeVarianceShard } from '../../fisher/shard.js';
 
 const DEFAULT_MAX_INPUTS = 1000;
 
@@ -62,6 +64,7 @@ const FLAGS: FlagSpec[] = [
   },
   { name: 'input-index', type: 'int', min: 0, metavar: 'I', description: 'The input of --mode conditional (0-based index into the split).', defaultText: '0', group: 'Variance' },
   { name: 'max-inputs', type: 'int', min: 1, metavar: 'N', description: 'Joint mode: use the first N inputs of the split as the input distribution q.', defaultText: `${DEFAULT_MAX_INPUTS}, or all if fewer`, group: 'Variance' },
+  { ...SHARD_FLAG, description: 'Joint mode: compute only shard I of N (0-based) of the inputs and write its float64 sums instead of the analysis; `fimkit merge` combines the N shard files into the joint variances one process gives.' },
   { name: 'labels-per-input', type: 'int', min: 1, default: 1, metavar: 'N', description: 'Labels N sampled per input by the estimators whose variance is reported; at least 1.', group: 'Variance' },
   { name: 'inputs-per-estimate', type: 'int', min: 1, metavar: 'Nx', description: 'Joint mode: inputs N_x averaged by one estimate.', defaultText: 'the number of inputs used', group: 'Variance' },
   { name: 'eps', type: 'number', min: 0, exclusiveMin: true, max: 1, default: 0.1, description: 'Relative error ε of the samples-needed figures, in (0, 1].', group: 'Variance' },
@@ -303,6 +306,21 @@ async function run(args: ParsedArgs, io: CliIO): Promise<number> {
   // forms and the check alike.
   const data = mode === 'joint' && inputs < full.length ? subset(full, Array.from({ length: inputs }, (_, i) => i)) : full;
   const Nx = flagNumber(f, 'inputs-per-estimate') ?? inputs;
+  const shard = shardFlag(args);
+  if (shard) {
+    if (mode !== 'joint') throw new UsageError('--shard splits the inputs of --mode joint; conditional mode has one input');
+    if (M !== undefined) throw new UsageError('--check runs on the merged result, not on a shard');
+    const shardFile = shardPath(flagString(f, 'out'), modelPath, 'variance-joint', shard);
+    mkdirSync(dirname(shardFile), { recursive: true });
+    const t0 = performance.now();
+    const doc = computeVarianceShard(model, likelihood, data, { labelsPerInput: N, inputsPerEstimate: Nx, path }, shard, { dataId: `${dataSpec} (${split})` });
+    writeShard(shardFile, doc);
+    const secs = (performance.now() - t0) / 1000;
+    note(`variance shard ${shard.index}/${shard.count}: inputs ${doc.range.start}..${doc.range.end} in ${secs.toFixed(2)} s; wrote ${shardFile}`);
+    if (json) io.stdout.write(JSON.stringify({ command: 'variance', shard, range: doc.range, key: doc.key, wallSeconds: secs, output: { path: shardFile } }, null, 2) + '\n');
+    else io.stdout.write(`variance shard ${shard.index}/${shard.count} (inputs ${doc.range.start}..${doc.range.end}) written to ${shardFile}; combine all ${shard.count} with fimkit merge\n`);
+    return EXIT_OK;
+  }
   const out = flagString(f, 'out') ?? join(dirname(modelPath), `variance-${mode}.json`);
   try {
     mkdirSync(dirname(out), { recursive: true });
