@@ -38,6 +38,7 @@ export * from './train/index.js';
 export * from './fisher/matrix.js';
 export { computeFisher, computeFisherRaw, type FisherOptions, type RawFisherResult } from './fisher/compute.js';
 export { fisherProduct } from './fisher/products.js';
+export * from './fisher/shard.js';
 export { perSampleGradients, perSampleJacobians, perSampleOutputHessianDiag } from './fisher/persample.js';
 export { DenseFisher, checkDenseSize } from './fisher/dense.js';
 export { DiagFisher } from './fisher/diag.js';

@@ -31,11 +31,12 @@ export function shardFlag(args: ParsedArgs): ShardSpec | undefined {
   }
 }
 
-/** Where a shard goes: --out (a directory receives the default name), else next to the model. */
+/** Where a shard goes: --out (a directory, or a path ending in '/', receives the default name), else next to the model. */
 export function shardPath(out: string | undefined, modelPath: string, stem: string, s: ShardSpec): string {
   const name = `${stem}.shard-${s.index}-of-${s.count}.json`;
   if (out === undefined) return join(dirname(modelPath), name);
-  if (existsSync(out) && statSync(out).isDirectory()) return join(out, name);
+  // A trailing slash names a directory even before it exists (every shard of a job shares it).
+  if (/[\\/]$/.test(out) || (existsSync(out) && statSync(out).isDirectory())) return join(out, name);
   return out;
 }
 
