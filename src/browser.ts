@@ -39,7 +39,7 @@ export * from './fisher/matrix.js';
 export { computeFisher, computeFisherRaw, type FisherOptions, type RawFisherResult } from './fisher/compute.js';
 export { fisherProduct } from './fisher/products.js';
 export * from './fisher/shard.js';
-export { perSampleGradients, perSampleJacobians, perSampleOutputHessianDiag } from './fisher/persample.js';
+export { clippedGradientSum, perSampleGradientNorms, perSampleGradients, perSampleJacobians, perSampleOutputHessianDiag, type PerSampleNorms } from './fisher/persample.js';
 export { DenseFisher, checkDenseSize } from './fisher/dense.js';
 export { DiagFisher } from './fisher/diag.js';
 export { BlockFisher } from './fisher/block.js';
