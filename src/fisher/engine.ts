@@ -216,19 +216,43 @@ export function perSampleGrads(cap: Capture, info: ParamLayerInfo, delta: FloatA
   const off = dest ? dest.off : 0;
   const stride = dest ? dest.stride : info.size;
   const be = getBackend();
+  // The native backend reads and writes the caller's arrays in place; the wasm backend stages
+  // each product's operands through its own memory, which for a window of a [B, P] output costs
+  // more than the product, so there the outer products are a plain loop and conv products go
+  // through a layer-sized scratch.
+  const inPlace = be.name === 'native';
   if (info.layer instanceof Dense) {
     const a = cap.inputs.get(info.index)!;
-    // C_b [out, inW] = δ_b [out, 1] · a_b [1, inW].
-    gemmStridedBatched(be, false, false, out, inW, 1, 1, delta, 0, 1, a, 0, inW, 0, g, off, inW,
-      { count: B, strideA: out, strideB: inW, strideC: stride });
+    if (inPlace) {
+      // C_b [out, inW] = δ_b [out, 1] · a_b [1, inW].
+      gemmStridedBatched(be, false, false, out, inW, 1, 1, delta, 0, 1, a, 0, inW, 0, g, off, inW,
+        { count: B, strideA: out, strideB: inW, strideC: stride });
+    } else {
+      for (let b = 0; b < B; b++) {
+        const ao = b * inW;
+        for (let j = 0; j < out; j++) {
+          const d = delta[b * out + j]!;
+          const row = off + b * stride + j * inW;
+          if (d === 0) { g.fill(0, row, row + inW); continue; }
+          for (let k = 0; k < inW; k++) g[row + k] = d * a[ao + k]!;
+        }
+      }
+    }
     if (hasBias) for (let b = 0; b < B; b++) g.set(delta.subarray(b * out, (b + 1) * out), off + b * stride + out * inW);
     return g;
   }
   const { cols, geom } = cap.cols.get(info.index)!;
   const P = geom.outH * geom.outW;
-  // delta is [B, Co, P]; per sample G_b = δ_b · cols_b  ([Co, P]·[P, inW]), written in place.
-  gemmStridedBatched(be, false, false, out, inW, P, 1, delta, 0, P, cols, 0, inW, 0, g, off, inW,
-    { count: B, strideA: out * P, strideB: P * inW, strideC: stride });
+  // delta is [B, Co, P]; per sample G_b = δ_b · cols_b  ([Co, P]·[P, inW]).
+  if (inPlace || !dest) {
+    gemmStridedBatched(be, false, false, out, inW, P, 1, delta, 0, P, cols, 0, inW, 0, g, off, inW,
+      { count: B, strideA: out * P, strideB: P * inW, strideC: stride });
+  } else {
+    const tmp = allocScratch(cap.precision, B * info.size);
+    gemmStridedBatched(be, false, false, out, inW, P, 1, delta, 0, P, cols, 0, inW, 0, tmp, 0, inW,
+      { count: B, strideA: out * P, strideB: P * inW, strideC: info.size });
+    for (let b = 0; b < B; b++) g.set(tmp.subarray(b * info.size, b * info.size + out * inW), off + b * stride);
+  }
   if (hasBias) {
     for (let b = 0; b < B; b++) {
       for (let j = 0; j < out; j++) {
