@@ -33,10 +33,12 @@ for (const p of pt) {
   const rows = [
     ['pass', f.passMs, p.passMs, 'backward'],
     ['per-sample', f.perSampleMs, best, p.vmapMs <= p.hooksMs ? 'vmap(grad)' : 'hooks'],
+    ['per-sample*', f.perSampleIntoMs, best, p.vmapMs <= p.hooksMs ? 'vmap(grad)' : 'hooks'],
     ['norms', f.normsMs, p.normsMs, 'hooks'],
     ['clipped', f.clippedMs, p.clippedMs, 'hooks'],
   ];
   for (const [q, a, b, route] of rows) console.log(`${String(p.batch).padStart(5)}  ${q.padEnd(11)} ${a.toFixed(1).padStart(9)}  ${b.toFixed(1).padStart(9)} (${route.padEnd(10)})  ${(a / b).toFixed(2)}`);
+  console.log('       * fimkit into a reused [B, P] output (no fresh pages per call)');
   console.log(`       PyTorch per-sample routes: vmap(grad) ${p.vmapMs.toFixed(1)} ms, hooks ${p.hooksMs.toFixed(1)} ms; torch ${p.torch}`);
 }
 console.log(`load average ${loadavg()[0].toFixed(2)} at end`);

@@ -49,7 +49,7 @@ function time(fn: () => void, reps: number): number {
 
 export interface PerSampleRow {
   backend: BackendName; dtype: DType; model: BenchModel; batch: number; params: number;
-  passMs: number; perSampleMs: number; normsMs: number; clippedMs: number;
+  passMs: number; perSampleMs: number; perSampleIntoMs: number; perSampleIntoRatio: number; perSampleIntoGBps: number; normsMs: number; clippedMs: number;
   perSampleRatio: number; normsRatio: number; clippedRatio: number; perSampleGBps: number;
 }
 
@@ -68,13 +68,17 @@ function benchOne(backend: BackendName, dtype: DType, modelName: BenchModel, B: 
     const pass = (): void => { scope.run(() => grad(lik.nll(model.forward(x), y), params)); scope.recycle(); };
     const passBefore = time(pass, Math.max(reps, 5));
     const perSampleMs = time(() => { perSampleGradients(model, lik, x, y); }, reps);
+    // Into one reused output, as a stream of batches runs: no fresh pages per call.
+    const into = new Float64Array(B * P);
+    const perSampleIntoMs = time(() => { perSampleGradients(model, lik, x, y, 'fast', into); }, reps);
     const normsMs = time(() => { perSampleGradientNorms(model, lik, x, y); }, reps);
     const clippedMs = time(() => { clippedGradientSum(model, lik, x, y, 1); }, reps);
     const passMs = Math.min(passBefore, time(pass, Math.max(reps, 5)));
     return {
-      backend, dtype, model: modelName, batch: B, params: P, passMs, perSampleMs, normsMs, clippedMs,
+      backend, dtype, model: modelName, batch: B, params: P, passMs, perSampleMs, perSampleIntoMs, normsMs, clippedMs,
       perSampleRatio: perSampleMs / passMs, normsRatio: normsMs / passMs, clippedRatio: clippedMs / passMs,
       perSampleGBps: (B * P * 8) / (perSampleMs / 1000) / 1e9,
+      perSampleIntoRatio: perSampleIntoMs / passMs, perSampleIntoGBps: (B * P * 8) / (perSampleIntoMs / 1000) / 1e9,
     };
   });
 }
@@ -91,6 +95,7 @@ for (const backend of backends) for (const dtype of dtypes) for (const B of batc
   const r = benchOne(backend, dtype, modelName, B, reps);
   rows.push(r);
   console.log(`${backend.padEnd(7)} ${dtype.padEnd(8)} ${String(B).padStart(5)} ${r.passMs.toFixed(1).padStart(9)}  ${r.perSampleMs.toFixed(1).padStart(9)} (${r.perSampleRatio.toFixed(1)}×, ${r.perSampleGBps.toFixed(2)})` +
+    `  reused output ${r.perSampleIntoMs.toFixed(1)} ms (${r.perSampleIntoRatio.toFixed(1)}×, ${r.perSampleIntoGBps.toFixed(2)} GB/s)` +
     `  ${r.normsMs.toFixed(1).padStart(9)} (${r.normsRatio.toFixed(2)}×)  ${r.clippedMs.toFixed(1).padStart(9)} (${r.clippedRatio.toFixed(2)}×)`);
 }
 console.log(`load average ${loadavg()[0]!.toFixed(2)} at end`);

@@ -148,3 +148,16 @@ test('per-sample gradients, their norms and DP clipped sums match per-sample aut
     assert.throws(() => clippedGradientSum(model, lik, x, y, 0), /clipping norm/);
   }
 });
+
+test('per-sample gradients into a reused output equal a fresh one; a wrong size is a SHAPE error', () => {
+  const rng = new Rng(8);
+  const model = buildModel(mlpSpec([3, 4, 2], 'tanh'), rng.derive('init'), 'float64');
+  const x = Tensor.uniform([4, 3], rng, -1, 1, 'float64');
+  const y = Int32Array.of(0, 1, 1, 0);
+  const lik = makeLikelihood('categorical');
+  const fresh = perSampleGradients(model, lik, x, y);
+  const into = new Float64Array(fresh.length).fill(NaN);
+  assert.equal(perSampleGradients(model, lik, x, y, 'fast', into), into);
+  assert.deepEqual(Array.from(into), Array.from(fresh));
+  assert.throws(() => perSampleGradients(model, lik, x, y, 'fast', new Float64Array(3)), /expected 4 × /);
+});

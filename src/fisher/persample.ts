@@ -51,12 +51,15 @@ function numParams(cap: Capture): number {
 
 /**
  * ∂ log p(y_b | x_b)/∂θ for each sample: Jᵀ(t(y_b) − η_b), [B, P], each layer's block written
- * straight into the output (engine.perSampleGrads with a destination).
+ * straight into the output (engine.perSampleGrads with a destination), or into `into`.
  */
-export function perSampleGradients(model: Sequential, lik: Likelihood, x: Tensor, targets: Int32Array | Float32Array | Float64Array, path: FisherPath = 'fast'): Float64Array {
+export function perSampleGradients(model: Sequential, lik: Likelihood, x: Tensor, targets: Int32Array | Float32Array | Float64Array, path: FisherPath = 'fast', into?: Float64Array): Float64Array {
   const { cap, deltas } = scoreColumns(model, lik, x, targets, path);
   const P = numParams(cap);
-  const out = new Float64Array(cap.batch * P);
+  // `into` (reused across batches) skips the fresh [B, P] array, whose first-touch page faults
+  // can cost more than writing the gradients. Every entry is overwritten.
+  if (into && into.length !== cap.batch * P) fail('SHAPE', `per-sample gradient output has ${into.length} entries, expected ${cap.batch} × ${P}`);
+  const out = into ?? new Float64Array(cap.batch * P);
   scatterLayers(cap, deltas, 1, 0, P, out, (b) => b);
   return out;
 }
