@@ -7,6 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rng } from '../src/core/rng.js';
+import { drawLabels, inputStreams } from '../src/fisher/labels.js';
 import { Tensor } from '../src/core/tensor.js';
 import * as F from '../src/autodiff/ops.js';
 import { grad } from '../src/autodiff/grad.js';
@@ -97,9 +98,9 @@ function lossHessian(model: Sequential, f: () => Tensor): Float64Array {
   return H;
 }
 
-/** The sampled labels the estimator draws for batch 0 (same derivation as computeFisherRaw). */
+/** The sampled labels the estimator draws for inputs 0..B−1 (one stream per input, as computeFisherRaw derives them). */
 function replayLabels(lik: Likelihood, h: Float64Array, B: number, T: number, seed: number, n: number): Int32Array | Float64Array {
-  return lik.sample(h, B, T, new Rng(seed).derive('fisher-labels').derive(0), n);
+  return drawLabels(lik, h, B, T, inputStreams(new Rng(seed).derive('fisher-labels'), Array.from({ length: B }, (_, i) => i)), n);
 }
 
 function relErr(got: ArrayLike<number>, want: ArrayLike<number>): number {

@@ -6,7 +6,7 @@ import { numericalDirectional, maxRelativeError } from '../src/autodiff/check.js
 import { grad } from '../src/autodiff/grad.js';
 import { buildModel, mlpSpec, parseArchitecture, type Sequential } from '../src/nn/index.js';
 import { makeLikelihood } from '../src/likelihoods/index.js';
-import { perSampleGradients, perSampleJacobians, perSampleOutputHessianDiag } from '../src/fisher/persample.js';
+import { clippedGradientSum, perSampleGradientNorms, perSampleGradients, perSampleJacobians, perSampleOutputHessianDiag } from '../src/fisher/persample.js';
 
 /** max |a − b| / max |b|: finite differences of exactly-zero entries leave ~1e-14 of noise. */
 function normwise(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -106,4 +106,58 @@ test('fast and reference paths agree within 1e-12 (gradients, Jacobians, output-
       assert.ok(e < 1e-12, `${label} ${what}: fast vs reference ${e.toExponential(2)}`);
     }
   }
+});
+
+test('per-sample gradients, their norms and DP clipped sums match per-sample autodiff (mlp, cnn; float64, 1e-12)', () => {
+  for (const [name, spec] of [
+    ['mlp tanh', mlpSpec([4, 7, 5, 3], 'tanh')],
+    ['cnn softplus', parseArchitecture('c2k3-m2-c3k2-4-3', 'softplus', [2, 7, 7])],
+  ] as const) {
+    const rng = new Rng(31);
+    const model = buildModel(spec, rng.derive('init'), 'float64');
+    for (const p of model.parameters()) if (p.name!.endsWith('bias')) rng.fillUniform(p.data, -0.5, 0.5);
+    const B = 5;
+    const D = spec.inputShape.reduce((a, b) => a * b, 1);
+    const x = Tensor.uniform([B, D], rng, -1, 1, 'float64');
+    const lik = makeLikelihood('categorical');
+    const y = new Int32Array(B).map(() => rng.int(3));
+    const params = model.parameters();
+    const P = params.reduce((s, p) => s + p.size, 0);
+    // Brute force: one autodiff gradient of log p(y_b|x_b) per sample.
+    const brute = new Float64Array(B * P);
+    for (let b = 0; b < B; b++) {
+      const xb = new Tensor(x.data.slice(b * D, (b + 1) * D), [1, D]);
+      const gs = grad([lik.nll(model.forward(xb), y.subarray(b, b + 1))], params);
+      let off = 0;
+      for (const g of gs) { for (let i = 0; i < g.size; i++) brute[b * P + off + i] = -g.data[i]!; off += g.size; }
+    }
+    const fast = perSampleGradients(model, lik, x, y);
+    assert.ok(normwise(fast, brute) <= 1e-12, `${name}: per-sample gradients ${normwise(fast, brute)}`);
+    const norms = new Float64Array(B).map((_, b) => Math.hypot(...brute.subarray(b * P, (b + 1) * P)));
+    const got = perSampleGradientNorms(model, lik, x, y);
+    assert.ok(normwise(got.norms, norms) <= 1e-12, `${name}: norms ${normwise(got.norms, norms)}`);
+    assert.equal(got.layerSquares.length, B * model.layers.filter((l) => l.params().length > 0).length);
+    // A clipping norm between the smallest and largest per-sample norm: some samples are clipped.
+    const sorted = Array.from(norms).sort((a, b) => a - b);
+    const C = (sorted[1]! + sorted[B - 2]!) / 2;
+    const want = new Float64Array(P);
+    for (let b = 0; b < B; b++) { const s = Math.min(1, C / norms[b]!); for (let i = 0; i < P; i++) want[i]! += s * brute[b * P + i]!; }
+    const clipped = clippedGradientSum(model, lik, x, y, C);
+    assert.ok(clipped.scales.some((s) => s < 1) && clipped.scales.some((s) => s === 1), `${name}: the clip binds for some samples only`);
+    assert.ok(normwise(clipped.sum, want) <= 1e-12, `${name}: clipped sum ${normwise(clipped.sum, want)}`);
+    assert.throws(() => clippedGradientSum(model, lik, x, y, 0), /clipping norm/);
+  }
+});
+
+test('per-sample gradients into a reused output equal a fresh one; a wrong size is a SHAPE error', () => {
+  const rng = new Rng(8);
+  const model = buildModel(mlpSpec([3, 4, 2], 'tanh'), rng.derive('init'), 'float64');
+  const x = Tensor.uniform([4, 3], rng, -1, 1, 'float64');
+  const y = Int32Array.of(0, 1, 1, 0);
+  const lik = makeLikelihood('categorical');
+  const fresh = perSampleGradients(model, lik, x, y);
+  const into = new Float64Array(fresh.length).fill(NaN);
+  assert.equal(perSampleGradients(model, lik, x, y, 'fast', into), into);
+  assert.deepEqual(Array.from(into), Array.from(fresh));
+  assert.throws(() => perSampleGradients(model, lik, x, y, 'fast', new Float64Array(3)), /expected 4 × /);
 });

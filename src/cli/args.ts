@@ -40,6 +40,8 @@ export interface PositionalSpec {
   name: string;
   description: string;
   optional?: boolean;
+  /** The last positional only: takes every remaining argument. */
+  variadic?: boolean;
 }
 
 export interface ParsedArgs {
@@ -159,7 +161,7 @@ export function parseArgs(argv: readonly string[], flags: readonly FlagSpec[], p
 
   const required = positionals.filter((p) => !p.optional).length;
   if (pos.length < required) throw new UsageError(`missing argument <${positionals[pos.length]!.name}>`);
-  if (pos.length > positionals.length) {
+  if (pos.length > positionals.length && !positionals[positionals.length - 1]?.variadic) {
     const extra = pos[positionals.length]!;
     throw new UsageError(`unexpected argument '${extra}'${positionals.length === 0 ? ' (this command takes only --flags)' : ''}`);
   }

@@ -15,7 +15,9 @@ export type ErrorCode =
   | 'BACKEND'
   | 'IO'
   | 'TOO_LARGE'
-  | 'UNSUPPORTED_OPERATOR';
+  | 'UNSUPPORTED_OPERATOR'
+  /** Shard files that do not merge: one missing, given twice, or computed with other settings. */
+  | 'SHARD';
 
 export class FimkitError extends Error {
   readonly code: ErrorCode;

@@ -20,6 +20,7 @@ import { castArray, type DType, type FloatArray } from '../core/dtype.js';
 import { fail } from '../core/errors.js';
 import { BufferScope, allocScratch, allocTensorData, currentScope } from '../core/pool.js';
 import type { Rng } from '../core/rng.js';
+import { drawLabels } from './labels.js';
 import { Tensor } from '../core/tensor.js';
 import * as F from '../autodiff/ops.js';
 import { grad, hvp } from '../autodiff/grad.js';
@@ -95,8 +96,8 @@ export interface BatchSpec {
   x: Tensor;
   /** Data targets (empirical, hessian). */
   targets?: Int32Array | Float32Array | Float64Array;
-  /** Source of sampled labels for this batch (i1, i2). */
-  rng?: Rng;
+  /** Source of sampled labels for this batch (i1, i2): one stream per input (see labels.ts) or one for the batch. */
+  rng?: Rng | readonly Rng[];
   /** Called after each chunk of sampled labels with the fraction of this batch's labels done. */
   onLabels?: (fractionDone: number) => void;
 }
@@ -321,13 +322,19 @@ export function accumulateBatch(
     kfacCount(B);
   };
   /** Sufficient statistics of `count` labels per input, [B, count, T], from `rng`. */
-  const sampledStats = (rng: Rng | undefined, count: number): Float64Array => {
+  const sampledStats = (rng: Rng | readonly Rng[] | undefined, count: number): Float64Array => {
     if (!rng) fail('INVALID_ARGUMENT', `estimator ${estimator} samples labels and needs an rng`);
-    const ys = lik.sample(h64, B, T, rng, count);
+    const ys = drawLabels(lik, h64, B, T, rng, count);
     return lik.sufficientStat(ys, B * count, T);
   };
   const chunks = labelChunks(labelsPerInput, B, T);
-  const chunkRng = (k: number): Rng | undefined => (chunks.length === 1 ? batch.rng : batch.rng?.derive(`labels:${k}`));
+  // Per-input streams (the estimators') simply continue from chunk to chunk; one batch stream
+  // gives each chunk after the first a stream of its own.
+  const chunkRng = (k: number): Rng | readonly Rng[] | undefined => {
+    const r = batch.rng;
+    if (r === undefined || Array.isArray(r) || chunks.length === 1) return r;
+    return (r as Rng).derive(`labels:${k}`);
+  };
   // Several chunks: each one's pooled buffers (columns, partial sums) are recycled before the
   // next, or the batch's scope would hold all of them until the batch ends.
   const labelScope = chunks.length > 1 ? (currentScope()?.child('fisher-labels') ?? new BufferScope()) : null;

@@ -22,7 +22,7 @@ import { checkLikelihoodFits } from '../likelihoods/index.js';
 import type { Sequential } from '../nn/sequential.js';
 import { FISHER_PATHS, accumulateBatch, newAccumulator, type FisherPath, type RawAccumulator, type RawKind } from './accumulate.js';
 import { isPiecewiseLinear, paramLayers } from './engine.js';
-import { ESTIMATORS, REPRESENTATIONS, type EstimatorName, type FisherMatrix, type FisherMeta, type Representation } from './matrix.js';
+import { ESTIMATORS, REPRESENTATIONS, type EstimatorName, type FisherMatrix, type FisherMeta, type ParamLayout, type Representation } from './matrix.js';
 import { BlockFisher, checkBlockSizes } from './block.js';
 import { DenseFisher, checkDenseSize } from './dense.js';
 import { DiagFisher } from './diag.js';
@@ -31,6 +31,8 @@ import { layoutOf } from './layout.js';
 import { MatrixFreeFisher } from './matfree.js';
 import { fisherProduct } from './products.js';
 import { checkFisherArgs } from './options.js';
+import { inputStreams } from './labels.js';
+import { shardRange, type ShardSpec } from './shard-range.js';
 
 export interface FisherOptions {
   estimator: EstimatorName;
@@ -84,6 +86,17 @@ function validate(model: Sequential, lik: Likelihood, data: Dataset, o: FisherOp
 
 /** Streams the data through the estimator; returns the raw accumulator (scaled) and metadata. */
 export function computeFisherRaw(model: Sequential, lik: Likelihood, data: Dataset, opts: FisherOptions): RawFisherResult {
+  const { acc, meta } = computeFisherSums(model, lik, data, opts);
+  const factor = (opts.scaling ?? 'mean') === 'mean' ? 1 / acc.inputs : 1;
+  scaleAccumulator(acc, factor);
+  return { acc, meta };
+}
+
+/**
+ * The unscaled float64 sums over the inputs (of `shard` only, when given: a batch-aligned part of
+ * the inputs, see shard.ts) with their counts; meta.numInputs counts the inputs summed.
+ */
+export function computeFisherSums(model: Sequential, lik: Likelihood, data: Dataset, opts: FisherOptions, shard?: ShardSpec): RawFisherResult {
   const t0 = performance.now();
   validate(model, lik, data, opts, 'computeFisherRaw');
   const mode = opts.mode ?? 'joint';
@@ -93,20 +106,25 @@ export function computeFisherRaw(model: Sequential, lik: Likelihood, data: Datas
   const kind: RawKind = opts.representation === 'matfree' ? 'diag' : opts.representation;
   const layers = paramLayers(model);
   const acc = newAccumulator(kind, layers);
+  // One label stream per input, keyed by its index in the data (labels.ts): the draws do not
+  // depend on the batch size or on a shard split.
   const root = new Rng(seed).derive('fisher-labels');
+  const mc = opts.estimator === 'i1' || opts.estimator === 'i2';
   let indices: Uint32Array;
   if (mode === 'conditional') {
+    if (shard) fail('INVALID_ARGUMENT', 'shards split the inputs of joint mode; conditional mode has one input');
     const i = opts.inputIndex ?? 0;
     if (!Number.isInteger(i) || i < 0 || i >= data.length) fail('INVALID_ARGUMENT', `input index ${i} is outside the data (${data.length} samples)`);
     indices = Uint32Array.of(i);
   } else {
-    const total = Math.min(data.length, opts.maxInputs ?? data.length);
-    indices = new Uint32Array(total).map((_, i) => i);
+    const all = Math.min(data.length, opts.maxInputs ?? data.length);
+    const { start, end } = shard ? shardRange(all, B, shard) : { start: 0, end: all };
+    indices = new Uint32Array(end - start).map((_, i) => start + i);
   }
   const total = indices.length;
   const D = sizeOf(model.inputShape);
   withPersistentScope('fisher', (scope) => {
-    for (let start = 0, bi = 0; start < total; start += B, bi++) {
+    for (let start = 0; start < total; start += B) {
       const idx = indices.subarray(start, Math.min(total, start + B));
       // Read-only: consecutive rows already in the model dtype are viewed, not copied.
       const batch = batchOf(data, idx, model.dtype, undefined, true);
@@ -114,13 +132,12 @@ export function computeFisherRaw(model: Sequential, lik: Likelihood, data: Datas
       // Many labels per input: progress within the batch too, in fractions of its inputs (the
       // labels are drawn in chunks).
       const onLabels = opts.onProgress && n * idx.length > 1 << 16 ? (f: number): void => opts.onProgress!(start + f * idx.length, total) : undefined;
-      scope.run(() => accumulateBatch(acc, model, lik, opts.estimator, { x, targets: batch.targets, rng: root.derive(bi), ...(onLabels ? { onLabels } : {}) }, n, opts.path));
+      const rng = mc ? inputStreams(root, idx) : undefined;
+      scope.run(() => accumulateBatch(acc, model, lik, opts.estimator, { x, targets: batch.targets, ...(rng ? { rng } : {}), ...(onLabels ? { onLabels } : {}) }, n, opts.path));
       scope.recycle();
       opts.onProgress?.(Math.min(total, start + B), total);
     }
   });
-  const factor = (opts.scaling ?? 'mean') === 'mean' ? 1 / acc.inputs : 1;
-  scaleAccumulator(acc, factor);
   const notes: string[] = [];
   if (isPiecewiseLinear(model) && (opts.estimator === 'i2' || opts.estimator === 'hessian')) {
     notes.push('piecewise-linear activations: ∂²h/∂θ_i² = 0 almost everywhere, so within each layer (diagonal and layer blocks) the second-derivative term vanishes and Î2 equals the exact FIM');
@@ -130,10 +147,10 @@ export function computeFisherRaw(model: Sequential, lik: Likelihood, data: Datas
     estimator: opts.estimator,
     representation: opts.representation,
     likelihood: lik.name,
-    labelsPerInput: opts.estimator === 'i1' || opts.estimator === 'i2' ? n : null,
+    labelsPerInput: mc ? n : null,
     numInputs: acc.inputs,
     mode,
-    seed: opts.estimator === 'i1' || opts.estimator === 'i2' ? seed : null,
+    seed: mc ? seed : null,
     dtype: model.dtype as DType,
     backend: getBackend().name,
     wallSeconds: (performance.now() - t0) / 1000,
@@ -144,7 +161,7 @@ export function computeFisherRaw(model: Sequential, lik: Likelihood, data: Datas
 }
 
 /** Multiplies an accumulator by `f` (KFAC: normalises the factors by their sample counts). */
-function scaleAccumulator(acc: RawAccumulator, f: number): void {
+export function scaleAccumulator(acc: Pick<RawAccumulator, 'diag' | 'blocks' | 'dense' | 'kfac'>, f: number): void {
   const mul = (a: Float64Array, s: number): void => { for (let i = 0; i < a.length; i++) a[i]! *= s; };
   if (acc.diag) mul(acc.diag, f);
   acc.blocks?.forEach((b) => mul(b, f));
@@ -179,12 +196,17 @@ export function computeFisher(model: Sequential, lik: Likelihood, data: Dataset,
     return new MatrixFreeFisher({ mv: fisherProduct(model, lik, data, opts), diag, trace: () => diag().reduce((s, v) => s + v, 0) }, layout, meta);
   }
   const { acc, meta } = computeFisherRaw(model, lik, data, opts);
-  switch (opts.representation) {
-    case 'diag': return new DiagFisher(acc.diag!, layout, meta);
+  return fisherFromAccumulator(acc, layout, meta);
+}
+
+/** The FisherMatrix of a scaled accumulator (computeFisher's, or merged shards'). */
+export function fisherFromAccumulator(acc: Pick<RawAccumulator, 'diag' | 'blocks' | 'dense' | 'kfac' | 'inputs'>, layout: ParamLayout, meta: FisherMeta): FisherMatrix {
+  switch (meta.representation) {
+    case 'diag': case 'matfree': return new DiagFisher(acc.diag!, layout, meta);
     case 'block': return new BlockFisher(acc.blocks!, layout, meta);
     case 'dense': return new DenseFisher(acc.dense!, layout, meta);
     default: {
-      const sum = (opts.scaling ?? 'mean') === 'sum';
+      const sum = meta.scaling === 'sum';
       return new KfacFisher(acc.kfac!.map((k) => ({ form: 'factors' as const, A: k.A, G: k.G, scale: k.positions * (sum ? acc.inputs : 1) })), layout, meta);
     }
   }

@@ -194,44 +194,127 @@ function layerDims(info: ParamLayerInfo): { out: number; inW: number; hasBias: b
   return { out: l.outChannels, inW: l.inChannels * kh * kw, hasBias: l.bias !== null };
 }
 
+/** Where per-sample gradients are written: sample b's layer parameters at off + b·stride of out. */
+export interface PerSampleDest {
+  out: FloatArray;
+  off: number;
+  stride: number;
+}
+
 /**
  * Per-sample gradients of the layer's parameters for one column (δ [B, layer output]): [B, size]
- * row-major in the capture's precision, weight entries W[j, k] at j·inW + k, then the bias.
+ * row-major in the capture's precision, weight entries W[j, k] at j·inW + k, then the bias. With
+ * `dest` they are written straight into dest.out (sample b at dest.off + b·dest.stride; same
+ * dtype as the capture) and no [B, size] array is formed: a dense layer's weight gradient of
+ * sample b is the outer product δ_b a_bᵀ, all B of them one strided batched gemm with k = 1; a
+ * conv layer's is δ_b · cols_b ([Co, P]·[P, inW]), one strided batched gemm.
  */
-export function perSampleGrads(cap: Capture, info: ParamLayerInfo, delta: FloatArray): FloatArray {
+export function perSampleGrads(cap: Capture, info: ParamLayerInfo, delta: FloatArray, dest?: PerSampleDest): FloatArray {
   const B = cap.batch;
   const { out, inW, hasBias } = layerDims(info);
-  const g = allocTensorData(cap.precision, B * info.size);
+  const g = dest ? dest.out : allocTensorData(cap.precision, B * info.size);
+  const off = dest ? dest.off : 0;
+  const stride = dest ? dest.stride : info.size;
+  const be = getBackend();
+  // The native backend reads and writes the caller's arrays in place; the wasm backend stages
+  // each product's operands through its own memory, which for a window of a [B, P] output costs
+  // more than the product, so there the outer products are a plain loop and conv products go
+  // through a layer-sized scratch.
+  const inPlace = be.name === 'native';
   if (info.layer instanceof Dense) {
     const a = cap.inputs.get(info.index)!;
-    for (let b = 0; b < B; b++) {
-      const go = b * info.size;
-      for (let j = 0; j < out; j++) {
-        const d = delta[b * out + j]!;
-        if (d === 0) continue;
-        const row = go + j * inW;
-        for (let k = 0; k < inW; k++) g[row + k] = d * a[b * inW + k]!;
+    if (inPlace) {
+      // C_b [out, inW] = δ_b [out, 1] · a_b [1, inW].
+      gemmStridedBatched(be, false, false, out, inW, 1, 1, delta, 0, 1, a, 0, inW, 0, g, off, inW,
+        { count: B, strideA: out, strideB: inW, strideC: stride });
+    } else {
+      for (let b = 0; b < B; b++) {
+        const ao = b * inW;
+        for (let j = 0; j < out; j++) {
+          const d = delta[b * out + j]!;
+          const row = off + b * stride + j * inW;
+          if (d === 0) { g.fill(0, row, row + inW); continue; }
+          for (let k = 0; k < inW; k++) g[row + k] = d * a[ao + k]!;
+        }
       }
-      if (hasBias) for (let j = 0; j < out; j++) g[go + out * inW + j] = delta[b * out + j]!;
     }
+    if (hasBias) for (let b = 0; b < B; b++) g.set(delta.subarray(b * out, (b + 1) * out), off + b * stride + out * inW);
     return g;
   }
   const { cols, geom } = cap.cols.get(info.index)!;
   const P = geom.outH * geom.outW;
-  // delta is [B, Co, P]; per sample G_b = δ_b · cols_b  ([Co, P]·[P, inW]), written in place.
-  gemmStridedBatched(getBackend(), false, false, out, inW, P, 1, delta, 0, P, cols, 0, inW, 0, g, 0, inW,
-    { count: B, strideA: out * P, strideB: P * inW, strideC: info.size });
+  // delta is [B, Co, P]; per sample G_b = δ_b · cols_b  ([Co, P]·[P, inW]).
+  if (inPlace || !dest) {
+    gemmStridedBatched(be, false, false, out, inW, P, 1, delta, 0, P, cols, 0, inW, 0, g, off, inW,
+      { count: B, strideA: out * P, strideB: P * inW, strideC: stride });
+  } else {
+    const tmp = allocScratch(cap.precision, B * info.size);
+    gemmStridedBatched(be, false, false, out, inW, P, 1, delta, 0, P, cols, 0, inW, 0, tmp, 0, inW,
+      { count: B, strideA: out * P, strideB: P * inW, strideC: info.size });
+    for (let b = 0; b < B; b++) g.set(tmp.subarray(b * info.size, b * info.size + out * inW), off + b * stride);
+  }
   if (hasBias) {
     for (let b = 0; b < B; b++) {
       for (let j = 0; j < out; j++) {
         let s = 0;
         const o = (b * out + j) * P;
         for (let p = 0; p < P; p++) s += delta[o + p]!;
-        g[b * info.size + out * inW + j] = s;
+        g[off + b * stride + out * inW + j] = s;
       }
     }
   }
   return g;
+}
+
+/**
+ * ||g_b||² of each sample's gradient of this layer, added into sq [B], without forming the
+ * gradients of a dense layer: ||δ_b a_bᵀ||² = ||δ_b||²·||a_b||², plus ||δ_b||² for the bias.
+ * A conv layer's are formed one layer at a time ([B, layer size] scratch) and squared.
+ */
+export function addPerSampleSquaredNorms(cap: Capture, info: ParamLayerInfo, delta: FloatArray, sq: Float64Array): void {
+  const B = cap.batch;
+  const { out, inW, hasBias } = layerDims(info);
+  if (info.layer instanceof Dense) {
+    const a = cap.inputs.get(info.index)!;
+    for (let b = 0; b < B; b++) {
+      let d2 = 0, a2 = 0;
+      for (let j = 0; j < out; j++) { const v = delta[b * out + j]!; d2 += v * v; }
+      for (let k = 0; k < inW; k++) { const v = a[b * inW + k]!; a2 += v * v; }
+      sq[b]! += d2 * (a2 + (hasBias ? 1 : 0));
+    }
+    return;
+  }
+  const g = allocScratch(cap.precision, B * info.size);
+  perSampleGrads(cap, info, delta, { out: g, off: 0, stride: info.size });
+  for (let b = 0; b < B; b++) {
+    let s = 0;
+    for (let i = b * info.size; i < (b + 1) * info.size; i++) { const v = g[i]!; s += v * v; }
+    sq[b]! += s;
+  }
+}
+
+/**
+ * acc[i] += Σ_b s_b g_{b,i} for one layer (acc: its `size` entries): the weighted sum of the
+ * per-sample gradients without forming them. The scales go into δ (s_b δ_b), then a dense
+ * layer's weight sum is one gemm (s⊙δ)ᵀ a, a conv layer's one gemm over samples and positions.
+ */
+export function addScaledGradientSum(cap: Capture, info: ParamLayerInfo, delta: FloatArray, s: ArrayLike<number>, acc: Float64Array): void {
+  const B = cap.batch;
+  const { out, inW, hasBias } = layerDims(info);
+  const P = spatialSize(cap, info);
+  const per = out * P;
+  const sd = allocScratch(cap.precision, B * per);
+  for (let b = 0; b < B; b++) { const w = s[b]!; for (let i = 0; i < per; i++) sd[b * per + i] = w * delta[b * per + i]!; }
+  if (info.layer instanceof Dense) {
+    gemmInto(true, false, out, inW, B, sd, out, cap.inputs.get(info.index)!, inW, acc);
+    if (hasBias) for (let b = 0; b < B; b++) for (let j = 0; j < out; j++) acc[out * inW + j]! += sd[b * out + j]!;
+    return;
+  }
+  // [B, Co, P] → [Co, B·P], then one gemm with the columns [B·P, inW].
+  const St = allocScratch(cap.precision, out * B * P);
+  for (let b = 0; b < B; b++) for (let j = 0; j < out; j++) St.set(sd.subarray((b * out + j) * P, (b * out + j + 1) * P), j * B * P + b * P);
+  gemmInto(false, false, out, inW, B * P, St, B * P, cap.cols.get(info.index)!.cols, inW, acc);
+  if (hasBias) for (let j = 0; j < out; j++) { let t = 0; for (let i = 0; i < B * P; i++) t += St[j * B * P + i]!; acc[out * inW + j]! += t; }
 }
 
 /**

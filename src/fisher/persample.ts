@@ -19,7 +19,7 @@ import { Dense, activationOp, type Activation } from '../nn/layers.js';
 import type { Sequential } from '../nn/sequential.js';
 import { FISHER_PATHS, type FisherPath } from './accumulate.js';
 import { outputCurvature } from './curvature.js';
-import { capture, columnDeltas, curvedActivations, perSampleGrads, squaredInput, unitOutputColumns, type Capture, type ParamLayerInfo } from './engine.js';
+import { addPerSampleSquaredNorms, addScaledGradientSum, capture, columnDeltas, curvedActivations, perSampleGrads, squaredInput, unitOutputColumns, type Capture, type ParamLayerInfo } from './engine.js';
 import { explicitRulesCover } from './rules.js';
 
 /**
@@ -38,8 +38,10 @@ function scatterLayers(cap: Capture, deltas: Map<number, FloatArray>, R: number,
     const d = deltas.get(l.index);
     if (!d) continue;
     const n = d.length / R;
-    const g = perSampleGrads(cap, l, d.subarray(r * n, (r + 1) * n));
-    for (let b = 0; b < cap.batch; b++) out.set(g.subarray(b * l.size, (b + 1) * l.size), rowOf(b) * P + l.offset);
+    const delta = d.subarray(r * n, (r + 1) * n);
+    // Rows rowOf(b) = rowOf(0) + b·step: written in place, one batched product per layer.
+    const step = cap.batch > 1 ? rowOf(1) - rowOf(0) : 1;
+    perSampleGrads(cap, l, delta, { out, off: rowOf(0) * P + l.offset, stride: step * P });
   }
 }
 
@@ -47,8 +49,23 @@ function numParams(cap: Capture): number {
   return cap.layers.reduce((s, l) => s + l.size, 0);
 }
 
-/** ∂ log p(y_b | x_b)/∂θ for each sample: Jᵀ(t(y_b) − η_b). */
-export function perSampleGradients(model: Sequential, lik: Likelihood, x: Tensor, targets: Int32Array | Float32Array | Float64Array, path: FisherPath = 'fast'): Float64Array {
+/**
+ * ∂ log p(y_b | x_b)/∂θ for each sample: Jᵀ(t(y_b) − η_b), [B, P], each layer's block written
+ * straight into the output (engine.perSampleGrads with a destination), or into `into`.
+ */
+export function perSampleGradients(model: Sequential, lik: Likelihood, x: Tensor, targets: Int32Array | Float32Array | Float64Array, path: FisherPath = 'fast', into?: Float64Array): Float64Array {
+  const { cap, deltas } = scoreColumns(model, lik, x, targets, path);
+  const P = numParams(cap);
+  // `into` (reused across batches) skips the fresh [B, P] array, whose first-touch page faults
+  // can cost more than writing the gradients. Every entry is overwritten.
+  if (into && into.length !== cap.batch * P) fail('SHAPE', `per-sample gradient output has ${into.length} entries, expected ${cap.batch} × ${P}`);
+  const out = into ?? new Float64Array(cap.batch * P);
+  scatterLayers(cap, deltas, 1, 0, P, out, (b) => b);
+  return out;
+}
+
+/** The per-sample score columns t(y_b) − η_b of a batch, and its capture. */
+function scoreColumns(model: Sequential, lik: Likelihood, x: Tensor, targets: Int32Array | Float32Array | Float64Array, path: FisherPath): { cap: Capture; deltas: Map<number, FloatArray> } {
   const cap = captureFor(model, x, path);
   const B = cap.batch;
   const T = cap.h.shape[1]!;
@@ -58,10 +75,48 @@ export function perSampleGradients(model: Sequential, lik: Likelihood, x: Tensor
   const eta = lik.meanStat(h64, B, T);
   const cot = new Float64Array(B * T);
   for (let i = 0; i < B * T; i++) cot[i] = t[i]! - eta[i]!;
-  const P = numParams(cap);
-  const out = new Float64Array(B * P);
-  scatterLayers(cap, columnDeltas(cap, cap.outs.length - 1, cot, 1), 1, 0, P, out, (b) => b);
-  return out;
+  return { cap, deltas: columnDeltas(cap, cap.outs.length - 1, cot, 1) };
+}
+
+export interface PerSampleNorms {
+  /** ||∂ log p(y_b|x_b)/∂θ||₂ per sample [B]. */
+  norms: Float64Array;
+  /** Squared norms per layer and sample: [layers, B], layer order of the model. */
+  layerSquares: Float64Array;
+}
+
+/**
+ * Per-sample gradient norms without materialising the gradients: O(B) memory per dense layer
+ * (||δ_b a_bᵀ||² = ||δ_b||²·||a_b||²); a conv layer forms its own [B, layer size] gradients.
+ */
+export function perSampleGradientNorms(model: Sequential, lik: Likelihood, x: Tensor, targets: Int32Array | Float32Array | Float64Array, path: FisherPath = 'fast'): PerSampleNorms {
+  const { cap, deltas } = scoreColumns(model, lik, x, targets, path);
+  const B = cap.batch;
+  const layerSquares = new Float64Array(cap.layers.length * B);
+  cap.layers.forEach((l, li) => addPerSampleSquaredNorms(cap, l, deltas.get(l.index)!, layerSquares.subarray(li * B, (li + 1) * B)));
+  const norms = new Float64Array(B);
+  for (let li = 0; li < cap.layers.length; li++) for (let b = 0; b < B; b++) norms[b]! += layerSquares[li * B + b]!;
+  for (let b = 0; b < B; b++) norms[b] = Math.sqrt(norms[b]!);
+  return { norms, layerSquares };
+}
+
+/**
+ * The DP-SGD clipped sum Σ_b min(1, C/||g_b||) g_b of the per-sample log-likelihood gradients
+ * g_b (the loss gradients are −g_b: same norms, negated sum) [P], with the norms [B]: O(B + P)
+ * memory, the norms as in perSampleGradientNorms, then per layer one gemm with per-sample scales.
+ * A zero gradient has scale 1 (it adds nothing).
+ */
+export function clippedGradientSum(model: Sequential, lik: Likelihood, x: Tensor, targets: Int32Array | Float32Array | Float64Array, clip: number, path: FisherPath = 'fast'): { sum: Float64Array; norms: Float64Array; scales: Float64Array } {
+  if (!(clip > 0) || !Number.isFinite(clip)) fail('INVALID_ARGUMENT', `clipping norm must be a positive finite number, got ${clip}`);
+  const { cap, deltas } = scoreColumns(model, lik, x, targets, path);
+  const B = cap.batch;
+  const sq = new Float64Array(B);
+  for (const l of cap.layers) addPerSampleSquaredNorms(cap, l, deltas.get(l.index)!, sq);
+  const norms = sq.map(Math.sqrt);
+  const scales = norms.map((n) => (n > clip ? clip / n : 1));
+  const sum = new Float64Array(numParams(cap));
+  for (const l of cap.layers) addScaledGradientSum(cap, l, deltas.get(l.index)!, scales, sum.subarray(l.offset, l.offset + l.size));
+  return { sum, norms, scales };
 }
 
 /** ∂h_a(x_b)/∂θ_i as [B, T, P]: the T unit output columns, stacked. */

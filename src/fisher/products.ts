@@ -28,6 +28,7 @@ import { checkFisherArgs } from './options.js';
 import type { EstimatorName } from './matrix.js';
 import { explicitRulesCover } from './rules.js';
 import { TangentPlan } from './tangent.js';
+import { drawLabels, inputStreams } from './labels.js';
 
 function split(model: Sequential, v: Float64Array): Tensor[] {
   let off = 0;
@@ -48,7 +49,7 @@ interface OutputSpace {
   batch: number;
   outputDim: number;
   targets: Targets | undefined;
-  rng: Rng;
+  rng: Rng | readonly Rng[];
   labelsPerInput: number;
 }
 
@@ -72,7 +73,7 @@ function fillOutputCotangent(o: OutputSpace, u: FloatArray, w: FloatArray): void
   let per: number;
   if (o.estimator === 'i1') {
     per = o.labelsPerInput;
-    t = lik.sufficientStat(lik.sample(h64, B, T, o.rng, per), B * per, T);
+    t = lik.sufficientStat(drawLabels(lik, h64, B, T, o.rng, per), B * per, T);
   } else {
     if (!o.targets) fail('INVALID_ARGUMENT', 'the empirical Fisher needs targets');
     t = lik.sufficientStat(o.targets, B, T);
@@ -131,7 +132,7 @@ export function fisherProduct(model: Sequential, lik: Likelihood, data: Dataset,
       let off = 0;
       for (const g of gs) { for (let i = 0; i < g.size; i++) out[off + i]! += w * g.data[i]!; off += g.size; }
     };
-    for (let start = 0, bi = 0; start < total; start += Bsz, bi++) {
+    for (let start = 0; start < total; start += Bsz) {
       const idx = indices.subarray(start, Math.min(total, start + Bsz));
       const B = idx.length;
       buffers ??= {
@@ -139,7 +140,7 @@ export function fisherProduct(model: Sequential, lik: Likelihood, data: Dataset,
         targets: data.targetKind === 'class' ? new Int32Array(maxBatch) : allocArray(model.dtype, maxBatch * data.targetDim),
       };
       const batch = batchOf(data, idx, model.dtype, buffers);
-      const rng = root.derive(bi);
+      const rng = inputStreams(root, idx);
       scope.run(() => {
         if (plan) {
           const lin = plan.linearize(batch.inputs, B, dParams!);
@@ -157,7 +158,7 @@ export function fisherProduct(model: Sequential, lik: Likelihood, data: Dataset,
         if (opts.estimator === 'i2' || opts.estimator === 'hessian') {
           let loss: () => Tensor;
           if (opts.estimator === 'i2') {
-            const ys = lik.sample(h64, B, T, rng, n);
+            const ys = drawLabels(lik, h64, B, T, rng, n);
             const rows = new Int32Array(B * n * T);
             for (let r = 0; r < B * n; r++) for (let a = 0; a < T; a++) rows[r * T + a] = Math.floor(r / n) * T + a;
             loss = () => lik.nll(F.gather(model.forward(x), rows, [B * n, T]), ys);

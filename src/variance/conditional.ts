@@ -31,7 +31,8 @@ import { perSampleJacobians, perSampleOutputHessianDiag } from '../fisher/persam
 import type { FisherPath } from '../fisher/accumulate.js';
 import { withPersistentScope } from '../core/pool.js';
 import { explicitRulesCover } from '../fisher/rules.js';
-import { addJointSums, newJointSums } from './fast.js';
+import { addJointSums, newJointSums, type JointSums } from './fast.js';
+import { shardRange, type ShardSpec } from '../fisher/shard-range.js';
 
 export interface InputVariance {
   /** I(θ_i|x) */
@@ -156,6 +157,25 @@ export function jointVariances(model: Sequential, lik: Likelihood, data: Dataset
   checkLikelihoodArg('jointVariances', lik);
   checkDatasetArg('jointVariances', data);
   checkOptions('jointVariances', opts, VARIANCE_OPTION_SCHEMA);
+  const r = jointVarianceSums(model, lik, data, opts);
+  return finishJointVariances(r.sums, r.total, r.labelsPerInput, r.inputsPerEstimate, r.fixed);
+}
+
+/** The float64 sums behind jointVariances over all inputs, or over shard `shard` of them (shard.ts). */
+export interface JointVarianceSums {
+  sums: JointSums;
+  /** Inputs summed (the shard's), and inputs of the whole estimate. */
+  inputs: number;
+  total: number;
+  labelsPerInput: number;
+  inputsPerEstimate: number;
+  batchSize: number;
+  fast: boolean;
+  /** The inputs are the estimate's fixed inputs (opts.inputs 'fixed'), not drawn from q. */
+  fixed: boolean;
+}
+
+export function jointVarianceSums(model: Sequential, lik: Likelihood, data: Dataset, opts: VarianceOptions = {}, shard?: ShardSpec): JointVarianceSums {
   const N = opts.labelsPerInput ?? 1;
   if (!Number.isInteger(N) || N < 1) fail('INVALID_ARGUMENT', `labels per input must be a positive integer, got ${N}`);
   const total = Math.min(data.length, opts.maxInputs ?? data.length);
@@ -174,10 +194,12 @@ export function jointVariances(model: Sequential, lik: Likelihood, data: Dataset
   const sums = newJointSums(P);
   const fast = (opts.path ?? 'fast') === 'fast' && explicitRulesCover(model.layers);
   const Bsz = opts.batchSize ?? (fast ? 1024 : 32);
+  // A shard is a batch-aligned run of the inputs, so its batches are the single run's.
+  const range = shard ? shardRange(total, Bsz, shard) : { start: 0, end: total };
   withPersistentScope('variance', (scope) => {
     const blockScope = scope.child('variance-blocks');
-    for (let start = 0; start < total; start += Bsz) {
-      const idx = new Uint32Array(Math.min(Bsz, total - start)).map((_, k) => start + k);
+    for (let start = range.start; start < range.end; start += Bsz) {
+      const idx = new Uint32Array(Math.min(Bsz, range.end - start)).map((_, k) => start + k);
       const batch = batchOf(data, idx, model.dtype, undefined, true);
       const x = new Tensor(batch.inputs, [idx.length, ...model.inputShape]);
       if (fast) {
@@ -194,9 +216,18 @@ export function jointVariances(model: Sequential, lik: Likelihood, data: Dataset
           }
         }
       }
-      opts.onProgress?.(start + idx.length, total);
+      opts.onProgress?.(start + idx.length - range.start, range.end - range.start);
     }
   });
+  return { sums, inputs: range.end - range.start, total, labelsPerInput: N, inputsPerEstimate: Nx, batchSize: Bsz, fast, fixed };
+}
+
+/**
+ * Turns the sums over `total` inputs into the joint variances (consumes `sums`: its arrays become
+ * the means); `fixed`: the variance of an estimate over these fixed inputs, E_q V/(N·N_x).
+ */
+export function finishJointVariances(sums: JointSums, total: number, N: number, Nx: number, fixed = false): JointVariance {
+  const P = sums.fim.length;
   // The sums become the means in place (P-sized arrays are the bulk of the memory touched).
   const fim = sums.fim;
   const fimVar = sums.fimSquared;

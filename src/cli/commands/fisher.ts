@@ -24,6 +24,8 @@ import { EXIT_OK, stderrNotes, type CliIO, type Command } from '../command.js';
 import type { FisherPath } from '../../fisher/accumulate.js';
 import { BACKEND_FLAG, DATA_FLAG, DOWNLOAD_FLAG, DTYPE_FLAG, FORCE_FLAG, SIGMA2_FLAG, SPLIT_SEED_FLAG, splitFractionFlag, JSON_FLAG, PATH_FLAG, QUIET_FLAG, SEED_FLAG } from '../common-flags.js';
 import { fimkitVersion } from '../version.js';
+import { SHARD_FLAG, shardFlag, shardPath, writeShard } from '../shards.js';
+import { computeFisherShard } from '../../fisher/shard.js';
 
 /** One line per estimator: the help text and the report use the same words. */
 export const ESTIMATOR_DESCRIPTIONS: Record<EstimatorName, string> = {
@@ -86,6 +88,7 @@ const FLAGS: FlagSpec[] = [
   },
   { name: 'input-index', type: 'int', min: 0, metavar: 'I', description: 'The input of --mode conditional (0-based index into the split).', defaultText: '0', group: 'Estimate' },
   { name: 'max-inputs', type: 'int', min: 1, metavar: 'N', description: 'Use only the first N inputs of the split (joint mode).', defaultText: 'all', group: 'Estimate' },
+  SHARD_FLAG,
   {
     name: 'scaling',
     type: 'enum',
@@ -227,9 +230,13 @@ async function run(args: ParsedArgs, io: CliIO): Promise<number> {
   if (f['backend'] !== undefined) setBackend(f['backend'] as BackendName);
   const backend = getBackend();
 
-  // The output is checked (and its directory created) before anything is loaded or computed.
+  // The output is checked (and its directory created) before anything is loaded or computed:
+  // the shard file with --shard, else the result file.
+  const shard = shardFlag(args);
   const out = checkOutFile(
-    outputPath(f, flagString(f, 'model')!, flagString(f, 'estimator') as EstimatorName, flagString(f, 'repr') as Representation),
+    shard
+      ? shardPath(flagString(f, 'out'), flagString(f, 'model')!, `fisher-${flagString(f, 'estimator')}-${flagString(f, 'repr')}`, shard)
+      : outputPath(f, flagString(f, 'model')!, flagString(f, 'estimator') as EstimatorName, flagString(f, 'repr') as Representation),
     f, modelDataInputs(f),
   );
   const { modelPath, model, data, likelihood } = await loadModelAndData(f, quiet, note);
@@ -283,6 +290,26 @@ async function run(args: ParsedArgs, io: CliIO): Promise<number> {
       `  ${inputs} input${inputs === 1 ? '' : 's'} of ${data.name} (${split} split, ${mode} mode)${MC_ESTIMATORS.includes(estimator) ? `, ${labelsPerInput} label${labelsPerInput === 1 ? '' : 's'} per input, seed ${opts.seed}` : ''}\n` +
       `  backend ${backend.name} (${backend.threads} thread${backend.threads === 1 ? '' : 's'}); output ${out}`
   );
+
+  if (shard) {
+    if (mode !== 'joint') throw new UsageError('--shard splits the inputs of --mode joint; conditional mode has one input');
+    if (repr === 'matfree') throw new UsageError('--shard needs sums to store: --repr matfree holds none (use diag for its exact diagonal, block, dense or kfac)');
+    const path = out;
+    const t0 = performance.now();
+    let doc;
+    try {
+      doc = computeFisherShard(model, likelihood, data, opts, shard, { dataId: `${dataSpec} (${split})` });
+      announce();
+    } finally {
+      progress.clear();
+    }
+    writeShard(path, doc);
+    const secs = (performance.now() - t0) / 1000;
+    note(`shard ${shard.index}/${shard.count}: inputs ${doc.range.start}..${doc.range.end} in ${secs.toFixed(2)} s; wrote ${path}`);
+    if (json) io.stdout.write(JSON.stringify({ command: 'fisher', shard, range: doc.range, key: doc.key, wallSeconds: secs, output: { path } }, null, 2) + '\n');
+    else io.stdout.write(`fisher shard ${shard.index}/${shard.count} (inputs ${doc.range.start}..${doc.range.end}) written to ${path}; combine all ${shard.count} with fimkit merge\n`);
+    return EXIT_OK;
+  }
 
   const t0 = performance.now();
   let m: FisherMatrix;

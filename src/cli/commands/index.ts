@@ -7,10 +7,11 @@ import { fisherCommand } from './fisher.js';
 import { importCommand } from './import.js';
 import { infoCommand } from './info.js';
 import { serveCommand } from './serve.js';
+import { mergeCommand } from './merge.js';
 import { trainCommand } from './train.js';
 import { studyCommand } from './study.js';
 import { varianceCommand } from './variance.js';
 import { rlCommand } from './rl.js';
 import { cbinnCommand } from './cbinn.js';
 
-export const COMMANDS: readonly Command[] = [studyCommand, trainCommand, fisherCommand, varianceCommand, importCommand, serveCommand, infoCommand, rlCommand, cbinnCommand];
+export const COMMANDS: readonly Command[] = [studyCommand, trainCommand, fisherCommand, varianceCommand, mergeCommand, importCommand, serveCommand, infoCommand, rlCommand, cbinnCommand];

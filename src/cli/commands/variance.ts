@@ -35,6 +35,8 @@ import { EXIT_OK, stderrNotes, type CliIO, type Command } from '../command.js';
 import type { FisherPath } from '../../fisher/accumulate.js';
 import { BACKEND_FLAG, DATA_FLAG, DOWNLOAD_FLAG, DTYPE_FLAG, FORCE_FLAG, SIGMA2_FLAG, SPLIT_SEED_FLAG, splitFractionFlag, JSON_FLAG, PATH_FLAG, QUIET_FLAG, SEED_FLAG } from '../common-flags.js';
 import { fimkitVersion } from '../version.js';
+import { SHARD_FLAG, shardFlag, shardPath, writeShard } from '../shards.js';
+import { computeVarianceShard } from '../../fisher/shard.js';
 
 const DEFAULT_MAX_INPUTS = 1000;
 
@@ -64,6 +66,7 @@ const FLAGS: FlagSpec[] = [
   },
   { name: 'input-index', type: 'int', min: 0, metavar: 'I', description: 'The input of --mode conditional (0-based index into the split).', defaultText: '0', group: 'Variance' },
   { name: 'max-inputs', type: 'int', min: 1, metavar: 'N', description: 'Joint mode: use the first N inputs of the split as the input distribution q.', defaultText: `${DEFAULT_MAX_INPUTS}, or all if fewer`, group: 'Variance' },
+  { ...SHARD_FLAG, description: 'Joint mode: compute only shard I of N (0-based) of the inputs and write its float64 sums instead of the analysis; `fimkit merge` combines the N shard files into the joint variances one process gives.' },
   { name: 'labels-per-input', type: 'int', min: 1, default: 1, metavar: 'N', description: 'Labels N sampled per input by the estimators whose variance is reported; at least 1.', group: 'Variance' },
   {
     name: 'joint-inputs',
@@ -317,8 +320,12 @@ async function run(args: ParsedArgs, io: CliIO): Promise<number> {
   const backend = getBackend();
 
   // The output is checked (and its directory created) before anything is loaded or computed.
+  // With --shard the shard file is the output.
+  const shard = shardFlag(args);
   const out = checkOutFile(
-    flagString(f, 'out') ?? join(dirname(flagString(f, 'model')!), `variance-${flagString(f, 'mode')}.json`),
+    shard
+      ? shardPath(flagString(f, 'out'), flagString(f, 'model')!, 'variance-joint', shard)
+      : flagString(f, 'out') ?? join(dirname(flagString(f, 'model')!), `variance-${flagString(f, 'mode')}.json`),
     f, modelDataInputs(f),
   );
   const { modelPath, model, data: full, likelihood } = await loadModelAndData(f, quiet, note);
@@ -336,6 +343,19 @@ async function run(args: ParsedArgs, io: CliIO): Promise<number> {
   // forms and the check alike.
   const data = mode === 'joint' && inputs < full.length ? subset(full, Array.from({ length: inputs }, (_, i) => i)) : full;
   const Nx = flagNumber(f, 'inputs-per-estimate') ?? inputs;
+  if (shard) {
+    if (mode !== 'joint') throw new UsageError('--shard splits the inputs of --mode joint; conditional mode has one input');
+    if (M !== undefined) throw new UsageError('--check runs on the merged result, not on a shard');
+    const shardFile = out;
+    const t0 = performance.now();
+    const doc = computeVarianceShard(model, likelihood, data, { labelsPerInput: N, inputsPerEstimate: Nx, path, inputs: flagString(f, 'joint-inputs') as 'sampled' | 'fixed' }, shard, { dataId: `${dataSpec} (${split})` });
+    writeShard(shardFile, doc);
+    const secs = (performance.now() - t0) / 1000;
+    note(`variance shard ${shard.index}/${shard.count}: inputs ${doc.range.start}..${doc.range.end} in ${secs.toFixed(2)} s; wrote ${shardFile}`);
+    if (json) io.stdout.write(JSON.stringify({ command: 'variance', shard, range: doc.range, key: doc.key, wallSeconds: secs, output: { path: shardFile } }, null, 2) + '\n');
+    else io.stdout.write(`variance shard ${shard.index}/${shard.count} (inputs ${doc.range.start}..${doc.range.end}) written to ${shardFile}; combine all ${shard.count} with fimkit merge\n`);
+    return EXIT_OK;
+  }
 
   note(
     `fimkit variance: ${mode} mode, ${likelihood.name} likelihood, ${N} label${N === 1 ? '' : 's'} per input, ε = ${acc.epsilon}, δ = ${acc.delta}\n` +
