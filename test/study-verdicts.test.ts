@@ -142,10 +142,11 @@ test('a small study on a fixed seed: the verdicts, and "differs" where the run i
     'early-dynamics': 'agrees',
     'logsigmoid-vanishes': 'differs',
     'toy-regression-variance': 'agrees',
-    'toy-regression-stability': 'agrees',
-    // At seed 3 the logistic toy passes, at its 2nd recorded epoch, a θ where Î1's variance sum
-    // (0.003) is below Î2's (0.018): 2 of 3 points, short of the 9-in-10 criterion.
-    'toy-classification-variance': 'differs',
+    // The toys' labels come from per-input streams (src/fisher/labels.ts, so that shards draw what
+    // one process draws). With this seed's draws the 8-epoch regression toy's late test-loss range
+    // is 0.033 for Î1 against 0.048 for Î2: Î1 is not the less stable one in this short run.
+    'toy-regression-stability': 'differs',
+    'toy-classification-variance': 'agrees',
     'toy-classification-stability': 'agrees',
   });
   for (const f of r.findings) assert.ok(f.criterion.cases > 0, `${f.id} was evaluated on some case`);

@@ -82,7 +82,7 @@ export const mergeCommand: Command = {
   name: 'merge',
   summary: 'Merge shard files of fisher/variance --shard i/n into the single-process result',
   description:
-    'Reads the shard files written by `fimkit fisher --shard i/n` or `fimkit variance --mode joint --shard i/n` (any order), checks that every shard 0/n … n−1/n ' +
+    'Reads the shard files written by `fisher --shard i/n` or `variance --mode joint --shard i/n` (any order), checks that every shard 0/n … n−1/n ' +
     'is there exactly once and that all were computed with the same model, data and settings, adds their float64 sums and writes what one process computes: ' +
     'a Fisher file (read back with loadFisher), or for variance shards the per-parameter joint variances (JSON). ' +
     'A missing, duplicated or mismatched shard is an error naming it (exit 1).',
