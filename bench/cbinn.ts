@@ -13,6 +13,7 @@ import { Adam } from '../src/optim/index.js';
 import { kuznetsov } from '../src/ode/models/index.js';
 import { synthesize } from '../src/ode/data.js';
 import { CbinnProblem } from '../src/cbinn/problem.js';
+import { median, medianMs } from './timing.js';
 
 export interface CbinnBenchRow {
   what: string;
@@ -20,22 +21,6 @@ export interface CbinnBenchRow {
   perSecond: number;
   /** Time / plain training step time. */
   ratio: number;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
-
-function timeIt(fn: () => void, reps: number): number {
-  for (let i = 0; i < 2; i++) fn();
-  const ts: number[] = [];
-  for (let i = 0; i < reps; i++) {
-    const t0 = performance.now();
-    fn();
-    ts.push(performance.now() - t0);
-  }
-  return median(ts);
 }
 
 export function benchCbinn(quick: boolean, opts: { hidden?: number[]; collocation?: number } = {}): { rows: CbinnBenchRow[]; config: Record<string, unknown> } {
@@ -51,23 +36,23 @@ export function benchCbinn(quick: boolean, opts: { hidden?: number[]; collocatio
   const target = new Tensor(new Float64Array(times.length * kuznetsov.states.length).fill(1), [times.length, kuznetsov.states.length]);
   const netParams = pr.surrogate.parameters();
   const plainAdam = new Adam({ lr: 1e-4 });
-  const plain = timeIt(() => {
+  const plain = medianMs(() => {
     const { grads } = valueAndGrad(() => F.mean(F.square(F.sub(pr.surrogate.predict(times), target))), netParams);
     plainAdam.step(netParams, grads);
-  }, reps);
+  }, reps, 2);
 
   const adam = new Adam({ lr: 1e-4 });
-  const full = timeIt(() => {
+  const full = medianMs(() => {
     const { grads } = valueAndGrad(() => pr.losses(false).total, params);
     adam.step(params, grads);
-  }, reps);
-  const dataOnly = timeIt(() => {
+  }, reps, 2);
+  const dataOnly = medianMs(() => {
     const { grads } = valueAndGrad(() => pr.losses(true).total, params);
     adam.step(params, grads);
-  }, reps);
+  }, reps, 2);
   const frozen = pr.frozenResidual();
   const phys = pr.physicsTrainables();
-  const physics = timeIt(() => void valueAndGrad(frozen, phys), reps);
+  const physics = medianMs(() => void valueAndGrad(frozen, phys), reps, 2);
   const row = (what: string, ms: number): CbinnBenchRow => ({ what, ms, perSecond: 1000 / ms, ratio: ms / plain });
   return {
     rows: [

@@ -32,6 +32,7 @@ import { fisherProduct } from '../src/fisher/products.js';
 import { perSampleGradients } from '../src/fisher/persample.js';
 import { jointVariances } from '../src/variance/conditional.js';
 import { writeJsonAtomic } from '../src/io/atomic.js';
+import { median } from './timing.js';
 
 export type BenchModel = 'mlp' | 'cnn';
 
@@ -217,12 +218,6 @@ export function kfacExactGFlop(model: Sequential, batch: number, classes: number
     first = false;
   });
   return flop;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const h = s.length >> 1;
-  return s.length % 2 === 1 ? s[h]! : (s[h - 1]! + s[h]!) / 2;
 }
 
 /** Milliseconds; injectable so the pilot logic can be tested against a virtual clock. */

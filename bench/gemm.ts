@@ -15,6 +15,7 @@ import { availableBackends, loadBackend } from '../src/core/backends/index.js';
 import { WASM_FILES, wasmBackendFromBytes, type WasmVariant } from '../src/core/backends/wasm.js';
 import type { DType, FloatArray } from '../src/core/dtype.js';
 import { Rng } from '../src/core/rng.js';
+import { median } from './timing.js';
 
 export interface GemmBenchRow {
   /** Backend name; the extra wasm build from `allWasmVariants` is labelled 'wasm-simd' / 'wasm-relaxed'. */
@@ -44,12 +45,6 @@ export interface GemmBenchOptions {
   budgetMs?: number;
   /** Progress lines (e.g. console.error); silent by default. */
   log?: (line: string) => void;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const h = s.length >> 1;
-  return s.length % 2 === 1 ? s[h]! : (s[h - 1]! + s[h]!) / 2;
 }
 
 function otherWasmBuild(loaded: Backend | undefined): { label: string; backend: Backend } | null {

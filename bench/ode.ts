@@ -10,6 +10,7 @@ import { kuznetsov, kirschnerPanetta } from '../src/ode/models/index.js';
 import { linspace, solveOde, type OdeMethod } from '../src/ode/solve.js';
 import { trueParams } from '../src/ode/define.js';
 import type { OdeModel } from '../src/ode/model.js';
+import { median } from './timing.js';
 
 export interface OdeBenchRow {
   model: string;
@@ -35,11 +36,6 @@ function rhsMicros(model: OdeModel): number {
   for (let i = 0; i < reps; i++) sink += model.rhs(numberArith, 0, u, p)[0]!;
   const us = ((performance.now() - t0) * 1000) / reps;
   return sink === Infinity ? us + 0 : us;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
 }
 
 export function benchOde(quick = false): OdeBenchRow[] {

@@ -25,26 +25,11 @@ import { clippedGradientSum, perSampleGradientNorms, perSampleGradients } from '
 import { writeJsonAtomic } from '../src/io/atomic.js';
 import { loadavg } from 'node:os';
 import { modelSpecFor, type BenchModel } from './fisher.js';
+import { median, medianMs } from './timing.js';
 
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : def;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
-
-function time(fn: () => void, reps: number): number {
-  fn(); // warm-up: compilation and first-touch of pooled scratch
-  const ts: number[] = [];
-  for (let r = 0; r < reps; r++) {
-    const t = performance.now();
-    fn();
-    ts.push(performance.now() - t);
-  }
-  return median(ts);
 }
 
 export interface PerSampleRow {
@@ -66,14 +51,14 @@ function benchOne(backend: BackendName, dtype: DType, modelName: BenchModel, B: 
     const P = model.numParams();
     const scope = new BufferScope();
     const pass = (): void => { scope.run(() => grad(lik.nll(model.forward(x), y), params)); scope.recycle(); };
-    const passBefore = time(pass, Math.max(reps, 5));
-    const perSampleMs = time(() => { perSampleGradients(model, lik, x, y); }, reps);
+    const passBefore = medianMs(pass, Math.max(reps, 5), 1);
+    const perSampleMs = medianMs(() => { perSampleGradients(model, lik, x, y); }, reps, 1);
     // Into one reused output, as a stream of batches runs: no fresh pages per call.
     const into = new Float64Array(B * P);
-    const perSampleIntoMs = time(() => { perSampleGradients(model, lik, x, y, 'fast', into); }, reps);
-    const normsMs = time(() => { perSampleGradientNorms(model, lik, x, y); }, reps);
-    const clippedMs = time(() => { clippedGradientSum(model, lik, x, y, 1); }, reps);
-    const passMs = Math.min(passBefore, time(pass, Math.max(reps, 5)));
+    const perSampleIntoMs = medianMs(() => { perSampleGradients(model, lik, x, y, 'fast', into); }, reps, 1);
+    const normsMs = medianMs(() => { perSampleGradientNorms(model, lik, x, y); }, reps, 1);
+    const clippedMs = medianMs(() => { clippedGradientSum(model, lik, x, y, 1); }, reps, 1);
+    const passMs = Math.min(passBefore, medianMs(pass, Math.max(reps, 5), 1));
     return {
       backend, dtype, model: modelName, batch: B, params: P, passMs, perSampleMs, perSampleIntoMs, normsMs, clippedMs,
       perSampleRatio: perSampleMs / passMs, normsRatio: normsMs / passMs, clippedRatio: clippedMs / passMs,

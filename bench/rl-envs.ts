@@ -9,6 +9,7 @@ import { writeJsonAtomic } from '../src/io/atomic.js';
 import { Rng } from '../src/core/rng.js';
 import { spaceSize } from '../src/rl/envs/spaces.js';
 import { makeVecEnv } from '../src/rl/envs/vector.js';
+import { median } from './timing.js';
 
 export interface EnvBenchCase {
   readonly env: string;
@@ -42,11 +43,6 @@ export interface EnvBenchRow {
   episodes: number;
   /** Set, with the others zero, when the env could not be made here. */
   skipped?: string;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
 }
 
 /** Times `case` for about `seconds` (split into `reps` timed runs; the median rate is reported). */

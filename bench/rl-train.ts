@@ -16,6 +16,7 @@ import { makeVecEnv } from '../src/rl/envs/vector.js';
 import { ActorCritic } from '../src/rl/policy.js';
 import { collectRollout } from '../src/rl/rollout.js';
 import { runTraining } from '../src/rl/run.js';
+import { median } from './timing.js';
 
 export interface UpdateBenchRow {
   algo: string;
@@ -23,11 +24,6 @@ export interface UpdateBenchRow {
   seconds: number;
   /** seconds / A2C's seconds, measured in the same run. */
   ratioToA2C: number;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
 }
 
 /** Times one update per algorithm on one CartPole rollout of 8 × 128 steps, alternating algorithms per rep. */

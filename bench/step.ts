@@ -12,6 +12,7 @@ import { Tensor } from '../src/core/tensor.js';
 import { grad } from '../src/autodiff/grad.js';
 import { buildModel, mlpSpec } from '../src/nn/index.js';
 import { makeLikelihood } from '../src/likelihoods/index.js';
+import { median, medianMs } from './timing.js';
 
 export interface StepRow {
   backend: BackendName;
@@ -23,22 +24,6 @@ export interface StepRow {
   ratio: number;
   gemmGflop: number;
   stepGflops: number;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
-
-function timeIt(fn: () => void, reps: number): number {
-  for (let i = 0; i < 3; i++) fn();
-  const ts: number[] = [];
-  for (let i = 0; i < reps; i++) {
-    const t0 = performance.now();
-    fn();
-    ts.push(performance.now() - t0);
-  }
-  return median(ts);
 }
 
 export function benchStep(backend: BackendName, dtype: DType, sizes: number[], batch: number, reps = 15): StepRow {
@@ -56,7 +41,7 @@ export function benchStep(backend: BackendName, dtype: DType, sizes: number[], b
       scope.run(() => grad(lik.nll(model.forward(x), y), params));
       scope.recycle();
     };
-    const stepMs = timeIt(step, reps);
+    const stepMs = medianMs(step, reps, 3);
 
     // The same gemms: per layer forward x·Wᵀ, backward gW = gᵀx, and gx = g·W except layer 0.
     const bufs = sizes.map((n) => allocArray(dtype, batch * n));
@@ -83,7 +68,7 @@ export function benchStep(backend: BackendName, dtype: DType, sizes: number[], b
         }
       }
     };
-    const gemmMs = timeIt(gemms, reps);
+    const gemmMs = medianMs(gemms, reps, 3);
     return {
       backend, dtype, sizes, batch, stepMs, gemmMs, ratio: stepMs / gemmMs,
       gemmGflop: flop / 1e9, stepGflops: flop / 1e9 / (stepMs / 1000),
